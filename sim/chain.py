@@ -1,0 +1,261 @@
+"""The five-level chain as a networkx tree, and the granularity transforms on it.
+
+``build_chain(scenario)`` lays out the physical community (units, sub-units,
+households) with a layout random stream that depends on the seed only, then
+groups it into the five levels: dispatch → zone → community → grid → building /
+lane / market → floor / courtyard / shop → household. ``chain_for_variant``
+applies a variant's transforms (re-split a level to a new span, drop a level) to
+that one graph, so every variant serves the very same households.
+
+Node attributes: ``kind`` (``dispatch``, ``head``, ``household``), ``level``
+(0 dispatch, 1-5 heads, 6 households), ``level_name``, ``role``, ``area``,
+``area_name``, ``x_m`` and ``floor`` (the node's access point, metres along the
+ground from its grid gate and storey), ``households`` (served below it); heads
+carry ``staff``; households carry ``index``, ``people`` and ``group``.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+
+from sim.scenario import LEVELS, ROLES, Area, Scenario, Variant
+
+DISPATCH = "dispatch"
+HOUSEHOLD_LEVEL = 6
+_PREFIX = {"zone": "Z", "community": "C", "grid": "G", "building": "B", "floor": "F"}
+
+
+def level_number(level_name: str) -> int:
+    """1 for ``zone`` ... 5 for ``floor``."""
+    return LEVELS.index(level_name) + 1
+
+
+def build_chain(scenario: Scenario) -> nx.DiGraph:
+    """The full five-level chain of ``scenario`` (one head per unit at every level)."""
+    layout_rng = np.random.default_rng(np.random.SeedSequence([scenario.seed, 0]))
+    graph = nx.DiGraph(name=scenario.name)
+    graph.add_node(DISPATCH, kind="dispatch", level=0, level_name="dispatch", role="dispatch",
+                   area="all", area_name="all", x_m=0.0, floor=1)
+    counters = {level: 0 for level in LEVELS}
+    group_names, group_p = _group_table(scenario)
+    households = 0
+    for area in scenario.layout.areas:
+        units = [_lay_out_unit(area, u, layout_rng) for u in range(area.units)]
+        grids = _pack(units, scenario.layout.households_per_grid, lambda u: u["households"])
+        communities = _chunks(grids, scenario.layout.grids_per_community)
+        zones = _chunks(communities, scenario.layout.communities_per_zone)
+        for zone in zones:
+            zone_id = _add_head(graph, DISPATCH, "zone", area, counters, 0.0, 1)
+            for community in zone:
+                community_id = _add_head(graph, zone_id, "community", area, counters, 0.0, 1)
+                for grid in community:
+                    grid_id = _add_head(graph, community_id, "grid", area, counters, 0.0, 1)
+                    for unit in grid:
+                        unit_id = _add_head(graph, grid_id, "building", area, counters,
+                                            unit["x_m"], 1)
+                        for sub in unit["subs"]:
+                            sub_id = _add_head(graph, unit_id, "floor", area, counters,
+                                               sub["x_m"], sub["floor"])
+                            groups = layout_rng.choice(len(group_names), sub["households"],
+                                                       p=group_p)
+                            for g in groups:
+                                households += 1
+                                graph.add_node(
+                                    f"H{households:05d}", kind="household",
+                                    level=HOUSEHOLD_LEVEL, level_name="household",
+                                    role="household", area=area.type, area_name=area.name,
+                                    x_m=sub["x_m"] + area.door_walk_m, floor=sub["floor"],
+                                    index=households - 1, people=area.people_per_household,
+                                    group=group_names[g],
+                                )
+                                graph.add_edge(sub_id, f"H{households:05d}")
+    _set_staff(graph, scenario)
+    _count_households(graph)
+    return graph
+
+
+def chain_for_variant(base: nx.DiGraph, scenario: Scenario, variant: Variant) -> nx.DiGraph:
+    """A copy of ``base`` transformed by ``variant``: re-splits first, then dropped levels."""
+    graph = base.copy()
+    for level_name, span in variant.households_per_head.items():
+        resplit_level(graph, level_name, span)
+    for level_name in variant.drop_levels:
+        drop_level(graph, level_name)
+    _set_staff(graph, scenario)
+    _count_households(graph)
+    graph.graph["variant"] = variant.name
+    return graph
+
+
+def drop_level(graph: nx.DiGraph, level_name: str) -> None:
+    """Remove every head at ``level_name``; its parent serves its children directly."""
+    for node in nodes_at(graph, level_number(level_name)):
+        parent = next(iter(graph.predecessors(node)))
+        children = list(graph.successors(node))
+        graph.remove_node(node)
+        graph.add_edges_from((parent, child) for child in children)
+
+
+def resplit_level(graph: nx.DiGraph, level_name: str, households_per_head: int) -> None:
+    """Regroup the heads at ``level_name`` so each serves about ``households_per_head``.
+
+    Under each parent, the children of the level's heads are taken in order and packed
+    into new heads; no child is split, and nothing moves to another parent.
+    """
+    level = level_number(level_name)
+    counters = {name: _max_counter(graph, name) for name in LEVELS}
+    parents = {next(iter(graph.predecessors(n))): None for n in nodes_at(graph, level)}
+    for parent in parents:
+        old_heads = list(graph.successors(parent))
+        grandchildren = [c for head in old_heads for c in graph.successors(head)]
+        if not grandchildren:
+            continue
+        template = graph.nodes[old_heads[0]]
+        graph.remove_nodes_from(old_heads)
+        for group in _pack(grandchildren, households_per_head,
+                           lambda n: graph.nodes[n]["households"]):
+            counters[level_name] += 1
+            head = f"{_PREFIX[level_name]}{counters[level_name]:04d}"
+            graph.add_node(
+                head, **{**template,
+                         "x_m": min(graph.nodes[c]["x_m"] for c in group),
+                         "floor": min(graph.nodes[c]["floor"] for c in group)},
+            )
+            graph.add_edge(parent, head)
+            graph.add_edges_from((head, c) for c in group)
+
+
+def nodes_at(graph: nx.DiGraph, level: int) -> list[str]:
+    """Nodes at ``level`` (1-5 heads, 6 households) in insertion order."""
+    return [n for n, lv in graph.nodes(data="level") if lv == level]
+
+
+def heads(graph: nx.DiGraph) -> list[str]:
+    """All head nodes, top level first."""
+    return [n for n, kind in graph.nodes(data="kind") if kind == "head"]
+
+
+def households(graph: nx.DiGraph) -> list[str]:
+    """Household nodes ordered by their index (the same order in every variant)."""
+    found = [n for n, kind in graph.nodes(data="kind") if kind == "household"]
+    return sorted(found, key=lambda n: graph.nodes[n]["index"])
+
+
+def heads_above(graph: nx.DiGraph, node: str) -> list[str]:
+    """The heads from ``node``'s parent up to the top head, nearest first."""
+    path = []
+    parent = next(iter(graph.predecessors(node)), None)
+    while parent is not None and graph.nodes[parent]["kind"] == "head":
+        path.append(parent)
+        parent = next(iter(graph.predecessors(parent)), None)
+    return path
+
+
+def grid_of(graph: nx.DiGraph, node: str) -> str:
+    """The grid head above ``node``, or the nearest head above if grids are dropped."""
+    path = heads_above(graph, node)
+    for head in path:
+        if graph.nodes[head]["level"] <= level_number("grid"):
+            return head
+    return path[-1] if path else DISPATCH
+
+
+def cost_table(graph: nx.DiGraph) -> list[dict]:
+    """Heads and people per level and households per head: what a variant costs."""
+    total_households = sum(1 for _ in nodes_at(graph, HOUSEHOLD_LEVEL))
+    rows = []
+    for level, name in enumerate(LEVELS, start=1):
+        nodes = nodes_at(graph, level)
+        rows.append({
+            "level": name,
+            "heads": len(nodes),
+            "people": sum(graph.nodes[n]["staff"] for n in nodes),
+            "households_per_head": total_households / len(nodes) if nodes else float("nan"),
+        })
+    return rows
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+
+
+def _group_table(scenario: Scenario) -> tuple[list[str], np.ndarray]:
+    groups = scenario.households.groups
+    names = [*groups, "general"]
+    shares = [g.share for g in groups.values()]
+    probabilities = np.array([*shares, max(0.0, 1 - sum(shares))])
+    return names, probabilities / probabilities.sum()
+
+
+def _lay_out_unit(area: Area, number: int, rng: np.random.Generator) -> dict:
+    """A unit's position and sub-units (floors climb; courtyards and shops line a lane)."""
+    if area.sub_units_per_unit is not None:
+        n_subs = area.sub_units_per_unit
+    else:
+        base, extra = divmod(area.sub_units_total, area.units)
+        n_subs = base + (1 if number < extra else 0)
+    x_m = float(rng.uniform(area.gate_walk_m.min, area.gate_walk_m.max))
+    subs = []
+    for i in range(n_subs):
+        size = int(rng.integers(area.households_per_sub_unit.min,
+                                area.households_per_sub_unit.max + 1))
+        if area.type == "compound":
+            subs.append({"x_m": x_m, "floor": i + 1, "households": size})
+        else:
+            subs.append({"x_m": x_m + i * area.sub_unit_spacing_m, "floor": 1,
+                         "households": size})
+    return {"x_m": x_m, "subs": subs, "households": sum(s["households"] for s in subs)}
+
+
+def _pack(items: list, target: int, size) -> list[list]:  # noqa: ANN001 - size is a key function
+    """Consecutive groups of ``items`` whose sizes add up as close to ``target`` as they can."""
+    groups: list[list] = []
+    current: list = []
+    total = 0
+    for item in items:
+        n = size(item)
+        if current and abs(total + n - target) > abs(total - target) and total + n > target:
+            groups.append(current)
+            current, total = [], 0
+        current.append(item)
+        total += n
+    if current:
+        groups.append(current)
+    return groups
+
+
+def _chunks(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _add_head(graph: nx.DiGraph, parent: str, level_name: str, area: Area,
+              counters: dict[str, int], x_m: float, floor: int) -> str:
+    counters[level_name] += 1
+    node = f"{_PREFIX[level_name]}{counters[level_name]:04d}"
+    level = level_number(level_name)
+    graph.add_node(node, kind="head", level=level, level_name=level_name,
+                   role=ROLES[area.type][level - 1], area=area.type, area_name=area.name,
+                   x_m=x_m, floor=floor)
+    graph.add_edge(parent, node)
+    return node
+
+
+def _max_counter(graph: nx.DiGraph, level_name: str) -> int:
+    """The highest number used by a head id at ``level_name`` (new heads count on from it)."""
+    return max((int(n[1:]) for n in nodes_at(graph, level_number(level_name))), default=0)
+
+
+def _set_staff(graph: nx.DiGraph, scenario: Scenario) -> None:
+    for node in heads(graph):
+        graph.nodes[node]["staff"] = scenario.head_level(graph.nodes[node]["level_name"]).staff
+
+
+def _count_households(graph: nx.DiGraph) -> None:
+    for node in reversed(list(nx.topological_sort(graph))):
+        data = graph.nodes[node]
+        if data["kind"] == "household":
+            data["households"] = 1
+        else:
+            data["households"] = sum(graph.nodes[c]["households"] for c in graph.successors(node))
+
+

@@ -1,0 +1,167 @@
+"""Random streams and the demand of one replication, drawn before the clock starts.
+
+Every source of randomness has its own named stream, a child of the scenario seed
+keyed by (replication, stream): ``numpy.random.SeedSequence(seed, spawn_key=...)``,
+the same child ``SeedSequence(seed).spawn()`` would give. Streams do not depend on
+the variant, so in one replication every variant sees the same households placing
+the same orders and the same incidents at the same times, with the same per-request
+service times (common random numbers). No global random state anywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.distributions import Fixed
+from sim.scenario import LEVELS, Scenario
+from sim.units import parse_clock
+
+STREAMS = (
+    "supply", "emergency", "supply_times", "emergency_times", "operations", "staffing", "packages",
+)
+"""Named streams; appending new names keeps existing streams unchanged."""
+
+
+def stream(seed: int, replication: int, name: str) -> np.random.Generator:
+    """The generator of stream ``name`` in ``replication``."""
+    key = (replication, STREAMS.index(name))
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
+@dataclass(frozen=True)
+class HouseholdTable:
+    """What demand needs to know of the households, indexed by household index."""
+
+    people: np.ndarray
+    group: np.ndarray  # index into group_names
+    group_names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Arrivals:
+    """Requests of one flow: times, households, kinds and per-request service times."""
+
+    time: np.ndarray
+    household: np.ndarray
+    kind: np.ndarray  # index into the flow's kinds
+    relay: np.ndarray  # (n, 5): relay time at each level, L1..L5
+    times: dict[str, np.ndarray]  # other per-request draws by name
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+
+def supply_orders(scenario: Scenario, table: HouseholdTable, replication: int) -> Arrivals:
+    """All supply orders over the horizon (Poisson, time-of-day profile)."""
+    supply = scenario.supply
+    groups = scenario.households.groups
+    factor = np.array([g.order_rate_factor for g in groups.values()] + [1.0])[table.group]
+    rate = factor * supply.orders_per_household_per_day / 1440.0
+    if not supply.enabled:
+        rate = rate * 0
+    rng = stream(scenario.seed, replication, "supply")
+    time, household = _poisson(rng, rate, supply.profile, scenario)
+    kind = np.zeros(len(time), dtype=np.int64)
+    times_rng = stream(scenario.seed, replication, "supply_times")
+    n = len(time)
+    times = {
+        "contact": _contact(scenario, table, household, times_rng),
+        "batch": supply.batch_per_order.sample(times_rng, n),
+        "pack": supply.depot.pack_per_order.sample(times_rng, n),
+        "handover": supply.carry.handover.sample(times_rng, n),
+    }
+    relay = _relay(scenario, times_rng, n)
+    return Arrivals(time, household, kind, relay, times)
+
+
+def package_times(scenario: Scenario, table: HouseholdTable, replication: int) -> dict:
+    """Per-household draws for pushed packages: one row per (push, household)."""
+    rng = stream(scenario.seed, replication, "packages")
+    n = len(scenario.supply.packages.at) * len(table.people)
+    return {
+        "pack": scenario.supply.depot.pack_per_order.sample(rng, n),
+        "handover": scenario.supply.carry.handover.sample(rng, n),
+    }
+
+
+def incidents(scenario: Scenario, table: HouseholdTable, replication: int) -> Arrivals:
+    """All emergencies over the horizon, with severity as ``kind``."""
+    emergency = scenario.emergency
+    groups = scenario.households.groups
+    factor = np.array([g.emergency_rate_factor for g in groups.values()] + [1.0])[table.group]
+    rate = table.people * factor * emergency.per_1000_people_per_day / 1000.0 / 1440.0
+    if not emergency.enabled:
+        rate = rate * 0
+    rng = stream(scenario.seed, replication, "emergency")
+    time, household = _poisson(rng, rate, emergency.profile, scenario)
+    severities = list(emergency.severities.values())
+    shares = np.array([s.share for s in severities])
+    kind = rng.choice(len(severities), len(time), p=shares / shares.sum())
+    times_rng = stream(scenario.seed, replication, "emergency_times")
+    n = len(time)
+    attend = np.empty(n)
+    for k, severity in enumerate(severities):
+        attend[kind == k] = severity.attend.sample(times_rng, int(np.sum(kind == k)))
+    times = {
+        "contact": _contact(scenario, table, household, times_rng),
+        "handle": emergency.dispatch.handle.sample(times_rng, n),
+        "to_gate": emergency.ambulances.to_gate.sample(times_rng, n),
+        "job": emergency.ambulances.job.sample(times_rng, n),
+        "attend": attend,
+    }
+    relay = _relay(scenario, times_rng, n)
+    return Arrivals(time, household, kind, relay, times)
+
+
+def _poisson(
+    rng: np.random.Generator, rate_per_min: np.ndarray, profile: list[float] | None,
+    scenario: Scenario,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Arrivals of independent Poisson processes, one per household, thinned by the hour.
+
+    The total count in each clock hour is Poisson; each arrival falls uniformly in its
+    hour and belongs to a household in proportion to the household's rate.
+    """
+    total = float(rate_per_min.sum())
+    horizon = scenario.horizon
+    if total <= 0:
+        return np.empty(0), np.empty(0, dtype=np.int64)
+    start = parse_clock(scenario.start)
+    # Slot edges at every clock hour inside the horizon.
+    first = 60.0 - (start % 60.0)
+    edges = np.concatenate(([0.0], np.arange(first, horizon, 60.0), [horizon]))
+    edges = np.unique(edges)
+    lengths = np.diff(edges)
+    if profile is None:
+        multiplier = np.ones(len(lengths))
+    else:
+        weights = np.asarray(profile, dtype=float)
+        hours = (((edges[:-1] + start) // 60) % 24).astype(int)
+        multiplier = weights[hours] * 24 / weights.sum()
+    counts = rng.poisson(total * multiplier * lengths)
+    time = np.repeat(edges[:-1], counts) + rng.random(counts.sum()) * np.repeat(lengths, counts)
+    household = rng.choice(len(rate_per_min), counts.sum(), p=rate_per_min / total)
+    order = np.lexsort((household, time))
+    return time[order], household[order]
+
+
+def _relay(scenario: Scenario, rng: np.random.Generator, n: int) -> np.ndarray:
+    relay = np.empty((n, len(LEVELS)))
+    for column, level in enumerate(LEVELS):
+        relay[:, column] = scenario.head_level(level).relay.sample(rng, n)
+    return relay
+
+
+def _contact(
+    scenario: Scenario, table: HouseholdTable, household: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Time an offline or slow household takes to reach its head (0 for most)."""
+    delay = np.zeros(len(household))
+    for g, group in enumerate(scenario.households.groups.values()):
+        if isinstance(group.contact_delay, Fixed) and group.contact_delay.value == 0:
+            continue
+        members = table.group[household] == g
+        delay[members] = group.contact_delay.sample(rng, int(members.sum()))
+    return delay

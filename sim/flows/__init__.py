@@ -1,0 +1,1 @@
+"""One module per flow through the heads: supply orders and packages, emergencies."""

@@ -1,0 +1,139 @@
+"""Emergencies: incidents by severity, reported, dispatched, and met at the door.
+
+An incident is reported to the household's nearest head and relayed up the chain
+to the report level (``report: chain``), called straight into the hotline
+(``hotline``; offline households cannot, and go through the chain), or handled by
+the nearest head alone (``direct``). A ``head`` responder is the nearest head, who
+walks to the door and attends. An ``ambulance`` responder is assigned by the
+dispatch desk from a limited fleet (a case whose patience runs out first is
+abandoned); while it drives to the grid gate the nearest head walks there to open
+the way, and the crew walks from the gate to the door. Response = incident to help
+at the door. Severities listed first have priority at every head; those with
+``preempt`` interrupt lower-priority work and reach off-duty heads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING
+
+import simpy
+
+from sim.chain import level_number
+from sim.demand import Arrivals
+from sim.heads import serve
+
+if TYPE_CHECKING:
+    from sim.model import Drill
+
+NO_AMBULANCE = "no_ambulance_in_time"
+GATE_X_M, GATE_FLOOR = 0.0, 1
+
+
+class EmergencyFlow:
+    """Incidents of one replication."""
+
+    def __init__(self, drill: Drill, arrivals: Arrivals) -> None:
+        self.drill = drill
+        self.env = drill.env
+        self.log = drill.log
+        self.params = drill.scenario.emergency
+        self.arrivals = arrivals
+        self.severities = list(self.params.severities.items())
+        self.offline = [g.offline for g in drill.scenario.households.groups.values()] + [False]
+        report = level_number(self.params.report_level)
+        self.up = []
+        for household in drill.households:
+            path = household.path
+            top = next((k for k, s in enumerate(path) if s.level <= report), len(path) - 1)
+            self.up.append(path[:top + 1])
+
+    def start(self) -> None:
+        """Start the incident stream."""
+        if len(self.arrivals):
+            self.env.process(self._arrivals())
+
+    def _arrivals(self) -> Generator[simpy.Event, object, None]:
+        env, log, arrivals = self.env, self.log, self.arrivals
+        for i in range(len(arrivals)):
+            delay = arrivals.time[i] - env.now
+            if delay > 0:
+                yield env.timeout(delay)
+            hh = int(arrivals.household[i])
+            kind = int(arrivals.kind[i])
+            rid = log.new("emergency", self.severities[kind][0], hh, env.now)
+            env.process(self._incident(i, rid, hh, kind))
+
+    def _incident(self, i: int, rid: int, hh: int,
+                  kind: int) -> Generator[simpy.Event, object, None]:
+        env, log, drill = self.env, self.log, self.drill
+        severity = self.severities[kind][1]
+        times = self.arrivals.times
+        household = drill.households[hh]
+        nearest = household.path[0]
+        contact = times["contact"][i]
+        if contact > 0:
+            yield env.timeout(contact)
+            log.stage(rid, "contact", household.node, 6, env.now)
+        by_chain = severity.report == "chain" or (
+            severity.report == "hotline" and self.offline[household.group])
+        if by_chain:
+            relay = self.arrivals.relay[i]
+            for station in self.up[hh]:
+                granted = yield from serve(env, station, kind, severity.preempt,
+                                           ((relay[station.level - 1], None),))
+                log.stage(rid, "queue", station.name, station.level, granted)
+                log.stage(rid, "relay", station.name, station.level, env.now)
+        if severity.responder == "head":
+            walk = drill.walk_min(nearest.x_m, nearest.floor, household.x_m, household.floor)
+            granted = yield from serve(env, nearest, kind, severity.preempt,
+                                       ((walk + times["attend"][i], None),))
+            log.stage(rid, "queue", nearest.name, nearest.level, granted)
+            log.stage(rid, "attend", nearest.name, nearest.level, env.now)
+            log.complete(rid, env.now)
+            return
+        yield from self._ambulance(i, rid, kind, household, nearest)
+
+    def _ambulance(self, i: int, rid: int, kind: int, household,  # noqa: ANN001
+                   nearest) -> Generator[simpy.Event, object, None]:  # noqa: ANN001
+        env, log, drill = self.env, self.log, self.drill
+        severity = self.severities[kind][1]
+        times = self.arrivals.times
+        dispatch = drill.dispatch
+        granted = yield from serve(env, dispatch, kind, False, ((times["handle"][i], None),))
+        log.stage(rid, "queue", dispatch.name, 0, granted)
+        log.stage(rid, "dispatch", dispatch.name, 0, env.now)
+
+        fleet = drill.ambulances
+        fleet.tasks += 1
+        request = fleet.request(kind, False)
+        if severity.patience is not None:
+            created = log.requests[rid][3]
+            left = created + severity.patience - env.now
+            outcome = yield request | env.timeout(max(left, 0.0))
+            if request not in outcome:
+                request.cancel()
+                log.abandon(rid, env.now, NO_AMBULANCE)
+                return
+        else:
+            yield request
+        log.stage(rid, "queue", fleet.name, 0, env.now)
+        assigned = env.now
+
+        walk_to_gate = drill.walk_min(nearest.x_m, nearest.floor, GATE_X_M, GATE_FLOOR)
+        head_at_gate = env.process(self._open_way(nearest, kind, severity.preempt, walk_to_gate))
+        yield env.timeout(times["to_gate"][i])
+        log.stage(rid, "travel", fleet.name, 0, env.now)
+        if not head_at_gate.triggered:
+            yield head_at_gate
+            log.stage(rid, "gate", nearest.name, nearest.level, env.now)
+        yield env.timeout(drill.walk_min(GATE_X_M, GATE_FLOOR, household.x_m, household.floor))
+        log.stage(rid, "walk", fleet.name, 0, env.now)
+        log.complete(rid, env.now)
+        yield env.timeout(times["job"][i])
+        fleet.busy_min += env.now - assigned
+        fleet.release(request)
+
+    def _open_way(self, head, kind: int, preempt: bool,  # noqa: ANN001
+                  walk: float) -> Generator[simpy.Event, object, None]:
+        yield from serve(self.env, head, kind, preempt, ((walk, None),))

@@ -1,0 +1,51 @@
+"""The event log of one replication: fixed-schema records appended during the run.
+
+Requests and their stages are plain lists (no DataFrame work inside the event
+loop). A request's stages tile its life: each stage starts where the previous one
+ended, so their durations add up to the response time. Zero-length stages are not
+recorded.
+"""
+
+from __future__ import annotations
+
+REQUEST_COLUMNS = ("flow", "kind", "household", "created_min", "completed_min", "status")
+STAGE_COLUMNS = ("request_id", "stage", "node", "level", "start_min", "end_min")
+
+IN_FLIGHT = "in_flight"
+COMPLETED = "completed"
+
+
+class EventLog:
+    """Requests (one mutable row each, id = position) and stage records."""
+
+    __slots__ = ("requests", "stages", "_cursor")
+
+    def __init__(self) -> None:
+        self.requests: list[list] = []
+        self.stages: list[tuple] = []
+        self._cursor: list[float] = []
+
+    def new(self, flow: str, kind: str, household: int, created: float) -> int:
+        """Open a request and return its id."""
+        self.requests.append([flow, kind, household, created, float("nan"), IN_FLIGHT])
+        self._cursor.append(created)
+        return len(self.requests) - 1
+
+    def stage(self, request_id: int, stage: str, node: str, level: int, end: float) -> None:
+        """Close the request's current stage at ``end``, attributed to ``node``."""
+        start = self._cursor[request_id]
+        if end > start:
+            self.stages.append((request_id, stage, node, level, start, end))
+            self._cursor[request_id] = end
+
+    def complete(self, request_id: int, time: float) -> None:
+        """Mark the request served at ``time``."""
+        row = self.requests[request_id]
+        row[4] = time
+        row[5] = COMPLETED
+
+    def abandon(self, request_id: int, time: float, reason: str) -> None:
+        """Mark the request given up at ``time`` for ``reason``."""
+        row = self.requests[request_id]
+        row[4] = time
+        row[5] = reason

@@ -1,0 +1,180 @@
+"""One replication of the drill: the SimPy model built from a chain graph.
+
+:class:`Drill` turns each head of the graph into a :class:`~sim.heads.Station`,
+adds the depot, vehicles, dispatch desk and ambulances beside the tree, draws the
+replication's demand (common random numbers across variants), starts every flow
+and runs to the horizon. :meth:`Drill.records` hands back plain rows: the event
+log, and the books of every head and resource.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+import simpy
+
+from sim import chain as chains
+from sim.demand import HouseholdTable, incidents, package_times, stream, supply_orders
+from sim.flows.emergency import EmergencyFlow
+from sim.flows.supply import SupplyFlow
+from sim.heads import Station, daily_windows, off_duty
+from sim.log import EventLog
+from sim.scenario import LEVELS, Scenario
+from sim.units import parse_clock, parse_window
+
+
+@dataclass(frozen=True)
+class Household:
+    """What the flows need of one household."""
+
+    index: int
+    node: str
+    group: int
+    x_m: float
+    floor: int
+    path: tuple[Station, ...]  # heads above, nearest first
+
+
+@dataclass
+class RunRecords:
+    """Everything one replication produces, as plain rows (cheap to pickle)."""
+
+    replication: int
+    variant: str
+    requests: list[tuple]
+    stages: list[tuple]
+    heads: list[tuple]
+    resources: list[tuple]
+    events: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+HEAD_COLUMNS = ("node", "level", "role", "area", "households_served", "staff", "tasks",
+                "busy_min", "utilisation", "max_queue")
+
+
+class Drill:
+    """The SimPy model of one replication of one variant."""
+
+    def __init__(self, scenario: Scenario, graph: nx.DiGraph, replication: int = 0) -> None:
+        self.scenario = scenario
+        self.graph = graph
+        self.replication = replication
+        self.variant = graph.graph.get("variant", scenario.variants[0].name)
+        self.env = simpy.Environment()
+        self.log = EventLog()
+        self.start_clock = parse_clock(scenario.start)
+        self.group_names = (*scenario.households.groups, "general")
+        carry = scenario.supply.carry
+        self.walk_m_per_min = carry.walk_m_per_min
+        self.stairs_min_per_floor = carry.stairs_min_per_floor
+        self.operations = stream(scenario.seed, replication, "operations")
+
+        self.stations: dict[str, Station] = {}
+        for node in chains.heads(graph):
+            data = graph.nodes[node]
+            station = Station(self.env, node, data["staff"])
+            station.level = data["level"]
+            station.x_m = data["x_m"]
+            station.floor = data["floor"]
+            self.stations[node] = station
+        self.households = self._households()
+        self.depot = Station(self.env, "depot", scenario.supply.depot.teams)
+        self.vehicles = Station(self.env, "vehicles", scenario.supply.vehicles.count)
+        self.dispatch = Station(self.env, "dispatch", scenario.emergency.dispatch.operators)
+        self.ambulances = Station(self.env, "ambulances", scenario.emergency.ambulances.count)
+
+        severities = list(scenario.emergency.severities.values())
+        waking = [k for k, s in enumerate(severities) if s.preempt]
+        self.off_duty_priority = (max(waking) + 0.5) if waking else -0.5
+        self.supply_priority = len(severities) + 1
+
+        table = HouseholdTable(
+            people=np.array([graph.nodes[h.node]["people"] for h in self.households]),
+            group=np.array([h.group for h in self.households]),
+            group_names=self.group_names,
+        )
+        self.supply = SupplyFlow(self, supply_orders(scenario, table, replication),
+                                 package_times(scenario, table, replication))
+        self.emergency = EmergencyFlow(self, incidents(scenario, table, replication))
+        self._schedule_off_duty()
+
+    # ---- geometry -------------------------------------------------------------------------
+
+    def walk_min(self, x_a: float, floor_a: int, x_b: float, floor_b: int) -> float:
+        """Minutes on foot between two access points (ground distance, then stairs)."""
+        return (abs(x_a - x_b) / self.walk_m_per_min
+                + abs(floor_a - floor_b) * self.stairs_min_per_floor)
+
+    # ---- running ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start every flow's processes (call once, before stepping the environment)."""
+        self.supply.start()
+        self.emergency.start()
+
+    def run(self) -> RunRecords:
+        """Run to the horizon and return the records."""
+        self.start()
+        self.env.run(until=self.scenario.horizon)
+        return self.records()
+
+    def records(self) -> RunRecords:
+        """The log and the books as plain rows."""
+        graph = self.graph
+        households = self.households
+        requests = []
+        for rid, (flow, kind, hh, created, completed, status) in enumerate(self.log.requests):
+            requests.append((rid, flow, kind, hh, households[hh].node,
+                             self.group_names[households[hh].group], created, completed,
+                             status))
+        horizon = self.scenario.horizon
+        heads = []
+        for node, station in self.stations.items():
+            data = graph.nodes[node]
+            heads.append((node, data["level_name"], data["role"], data["area"],
+                          data["households"], station.capacity, station.tasks,
+                          station.busy_min, station.busy_min / (station.capacity * horizon),
+                          station.max_queue))
+        resources = []
+        for station, role in ((self.depot, "depot"), (self.vehicles, "vehicle"),
+                              (self.dispatch, "dispatch"), (self.ambulances, "ambulance")):
+            resources.append((station.name, "beside", role, "all", 0, station.capacity,
+                              station.tasks, station.busy_min,
+                              station.busy_min / (station.capacity * horizon),
+                              station.max_queue))
+        return RunRecords(self.replication, self.variant, requests, self.log.stages, heads,
+                          resources)
+
+    # ---- building ---------------------------------------------------------------------------
+
+    def _households(self) -> list[Household]:
+        graph = self.graph
+        groups = {name: g for g, name in enumerate(self.group_names)}
+        found = []
+        for node in chains.households(graph):
+            data = graph.nodes[node]
+            path = tuple(self.stations[h] for h in chains.heads_above(graph, node))
+            found.append(Household(data["index"], node, groups[data["group"]], data["x_m"],
+                                   data["floor"], path))
+        return found
+
+    def _schedule_off_duty(self) -> None:
+        """Off-duty windows per head: the level's, plus day-job hours for a share of heads."""
+        rng = stream(self.scenario.seed, self.replication, "staffing")
+        horizon = self.scenario.horizon
+        for level in LEVELS:
+            params = self.scenario.head_level(level)
+            windows = [parse_window(w) for w in params.off_duty]
+            stations = [s for s in self.stations.values()
+                        if s.level == chains.level_number(level)]
+            job = params.day_job
+            has_job = (rng.random(len(stations)) < job.share) if job else [False] * len(stations)
+            for station, with_job in zip(stations, has_job, strict=True):
+                mine = windows + ([parse_window(job.hours)] if with_job else [])
+                if mine:
+                    off_duty(self.env, station,
+                             daily_windows(mine, self.start_clock, horizon),
+                             self.off_duty_priority)
