@@ -8,11 +8,12 @@ recorded.
 
 from __future__ import annotations
 
-REQUEST_COLUMNS = ("flow", "kind", "household", "created_min", "completed_min", "status")
-STAGE_COLUMNS = ("request_id", "stage", "node", "level", "start_min", "end_min")
-
 IN_FLIGHT = "in_flight"
 COMPLETED = "completed"
+OUT_OF_STOCK = "out_of_stock"
+NO_AMBULANCE = "no_ambulance_in_time"
+ABANDON_REASONS = frozenset({OUT_OF_STOCK, NO_AMBULANCE})
+"""Every reason a request may be given up for; any other status breaks conservation."""
 
 
 class EventLog:

@@ -34,6 +34,8 @@ class Household:
     group: int
     x_m: float
     floor: int
+    area: str
+    grid: str  # the grid head above (or the nearest head above, if grids are dropped)
     path: tuple[Station, ...]  # heads above, nearest first
 
 
@@ -51,6 +53,9 @@ class RunRecords:
     extra: dict = field(default_factory=dict)
 
 
+REQUEST_COLUMNS = ("request_id", "flow", "kind", "household", "household_group", "area", "grid",
+                   "created_min", "completed_min", "status")
+STAGE_COLUMNS = ("request_id", "stage", "node", "level", "start_min", "end_min")
 HEAD_COLUMNS = ("node", "level", "role", "area", "households_served", "staff", "tasks",
                 "busy_min", "utilisation", "max_queue")
 
@@ -127,8 +132,9 @@ class Drill:
         households = self.households
         requests = []
         for rid, (flow, kind, hh, created, completed, status) in enumerate(self.log.requests):
-            requests.append((rid, flow, kind, hh, households[hh].node,
-                             self.group_names[households[hh].group], created, completed,
+            household = households[hh]
+            requests.append((rid, flow, kind, household.node, self.group_names[household.group],
+                             household.area, household.grid, float(created), float(completed),
                              status))
         horizon = self.scenario.horizon
         heads = []
@@ -145,8 +151,26 @@ class Drill:
                               station.tasks, station.busy_min,
                               station.busy_min / (station.capacity * horizon),
                               station.max_queue))
-        return RunRecords(self.replication, self.variant, requests, self.log.stages, heads,
-                          resources)
+        stages = [(rid, stage, node, level, float(start), float(end))
+                  for rid, stage, node, level, start, end in self.log.stages]
+        return RunRecords(self.replication, self.variant, requests, stages, heads, resources,
+                          extra={"arrivals": self.arrivals()})
+
+    def arrivals(self) -> dict[tuple[str, str], int]:
+        """How many requests the demand holds per (flow, kind): the log must account for all."""
+        counts: dict[tuple[str, str], int] = {}
+        orders = len(self.supply.orders)
+        if orders:
+            counts[("supply", "order")] = orders
+        pushes = sum(1 for at in self.scenario.supply.packages.at if at < self.scenario.horizon)
+        if pushes:
+            counts[("supply", "package")] = pushes * len(self.households)
+        kinds = np.bincount(self.emergency.arrivals.kind.astype(int),
+                            minlength=len(self.emergency.severities))
+        for (name, _), count in zip(self.emergency.severities, kinds, strict=True):
+            if count:
+                counts[("emergency", name)] = int(count)
+        return counts
 
     # ---- building ---------------------------------------------------------------------------
 
@@ -158,7 +182,8 @@ class Drill:
             data = graph.nodes[node]
             path = tuple(self.stations[h] for h in chains.heads_above(graph, node))
             found.append(Household(data["index"], node, groups[data["group"]], data["x_m"],
-                                   data["floor"], path))
+                                   data["floor"], data["area"], chains.grid_of(graph, node),
+                                   path))
         return found
 
     def _schedule_off_duty(self) -> None:

@@ -22,11 +22,11 @@ import simpy
 from sim.chain import level_number
 from sim.demand import Arrivals
 from sim.heads import serve
+from sim.log import NO_AMBULANCE
 
 if TYPE_CHECKING:
     from sim.model import Drill
 
-NO_AMBULANCE = "no_ambulance_in_time"
 GATE_X_M, GATE_FLOOR = 0.0, 1
 
 

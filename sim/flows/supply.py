@@ -20,6 +20,7 @@ import simpy
 from sim.chain import level_number
 from sim.demand import Arrivals
 from sim.heads import Station, serve
+from sim.log import OUT_OF_STOCK
 from sim.units import parse_clock
 
 if TYPE_CHECKING:
@@ -28,8 +29,6 @@ if TYPE_CHECKING:
 Item = tuple[int, int, float, float, float]
 """One order on its way: (request id, household index, and its compile, packing and
 handover minutes, drawn with the order so that variants share them)."""
-
-OUT_OF_STOCK = "out_of_stock"
 
 
 class SupplyFlow:

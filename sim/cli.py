@@ -1,0 +1,163 @@
+"""The command line: ``python -m sim SCENARIO.yaml [options]``.
+
+The first argument is a scenario file, or the name of a subcommand; subcommands
+(``schema`` now, ``check`` and ``validate`` later) stand beside the plain run. Bad
+input gets one line on stderr and exit status 2; an interrupted run exits 130 and
+leaves no results behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sim.experiment import DASK_ENV, STAGES_KEPT, Results, run_experiment
+from sim.output import write_results
+from sim.scenario import Scenario, ScenarioError, load_scenario
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        return SUBCOMMANDS[argv[0]](argv[1:])
+    return run_command(argv)
+
+
+def run_parser() -> argparse.ArgumentParser:
+    """Arguments of a plain run."""
+    parser = argparse.ArgumentParser(
+        prog="python -m sim",
+        description="Run a lockdown drill scenario: every granularity variant × replication, "
+                    "then write tables, figures and a report to a results folder. "
+                    f"Subcommands: {', '.join(SUBCOMMANDS)} (python -m sim schema --help).",
+    )
+    parser.add_argument("scenario", type=Path, help="scenario file (YAML)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="results folder (default: results/<scenario name>)")
+    parser.add_argument("--seed", type=_non_negative, default=None,
+                        help="random seed (default: the scenario's)")
+    parser.add_argument("--replications", type=_positive, default=None,
+                        help="replications per variant (default: the scenario's)")
+    parser.add_argument("--variant", action="append", default=None, metavar="NAME",
+                        help="run only this variant (repeatable; default: all)")
+    parser.add_argument("--jobs", type=_positive, default=None,
+                        help="local worker processes (default: all cores)")
+    parser.add_argument("--dask", default=None, metavar="ADDRESS",
+                        help=f"run on this Dask scheduler (or set {DASK_ENV}); "
+                             "needs pip install -e '.[dask]'")
+    parser.add_argument("--stages", choices=STAGES_KEPT, default="first",
+                        help="keep the hop-by-hop stage log of the first replication of each "
+                             "variant, of all runs, or none (default: first)")
+    parser.add_argument("--no-figures", action="store_true",
+                        help="skip figures and report (tables only)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bar and no summary on stdout")
+    return parser
+
+
+def run_command(argv: Sequence[str]) -> int:
+    """Run a scenario and write its results folder."""
+    args = run_parser().parse_args(argv)
+    try:
+        scenario = load_scenario(args.scenario, seed=args.seed, replications=args.replications)
+        if args.variant:
+            unknown = [v for v in args.variant if v not in {x.name for x in scenario.variants}]
+            if unknown:
+                raise ScenarioError(
+                    f"{args.scenario}: --variant {unknown[0]!r} is not in the scenario "
+                    f"(variants: {', '.join(v.name for v in scenario.variants)})")
+    except ScenarioError as exc:
+        return _fail(str(exc))
+    out = args.out or Path("results") / scenario.name
+    try:
+        results = run_experiment(scenario, jobs=args.jobs, dask_address=args.dask,
+                                 progress=not args.quiet, stages=args.stages,
+                                 variants=args.variant)
+        write_results(results, out, figures=not args.no_figures)
+    except KeyboardInterrupt:
+        print("interrupted: no results written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except RuntimeError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"{out}: cannot write results: {exc.strerror or exc}")
+    if not args.quiet:
+        print(summary_text(results, out))
+    return 0
+
+
+def summary_text(results: Results, out: Path) -> str:
+    """A short summary for the terminal: response per variant, flow and kind."""
+    summary = results.summary
+    rows = summary[summary["household_group"] == "all"]
+    lines = [f"{results.scenario.name}: {results.scenario.replications} replication(s) × "
+             f"{len(results.variants)} variant(s); response in minutes, mean ± 95% CI"]
+    header = f"{'variant':<22}{'flow':<10}{'kind':<10}{'n':>8}{'mean':>16}{'p95':>16}{'in target':>11}"
+    lines.append(header)
+    for row in rows.itertuples():
+        lines.append(
+            f"{row.variant:<22}{row.flow:<10}{row.kind:<10}{row.n:>8.0f}"
+            f"{_pm(row.mean, row.mean_hw):>16}{_pm(row.p95, row.p95_hw):>16}"
+            f"{_share(row.within_target):>11}")
+    balanced = bool(results.conservation["balanced"].all()) if len(results.conservation) else True
+    lines.append("conservation: every request accounted for" if balanced
+                 else "conservation: FAILED, see conservation.csv")
+    lines.append(f"results: {out}")
+    return "\n".join(lines)
+
+
+def schema_command(argv: Sequence[str]) -> int:
+    """Print the JSON schema of scenario files."""
+    parser = argparse.ArgumentParser(prog="python -m sim schema",
+                                     description="Print the JSON schema of scenario files.")
+    parser.parse_args(argv)
+    print(json.dumps(Scenario.model_json_schema(by_alias=True), indent=1))
+    return 0
+
+
+SUBCOMMANDS: dict[str, Callable[[Sequence[str]], int]] = {"schema": schema_command}
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _pm(mean: float, half_width: float) -> str:
+    if mean != mean:
+        return "-"
+    if half_width != half_width:
+        return f"{mean:.1f}"
+    return f"{mean:.1f} ± {half_width:.1f}"
+
+
+def _share(value: float) -> str:
+    return "-" if value != value else f"{value:.0%}"
+
+
+def _positive(text: str) -> int:
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None

@@ -1,0 +1,207 @@
+"""Event log → pandas tables, and summaries with confidence intervals.
+
+A drill is a terminating simulation: every metric is computed per replication
+(over requests created after the warm-up), then reported as the mean across
+replications with a Student-t 95% half-width. Response statistics cover completed
+requests; the share within target counts every request created at least one
+target before the horizon (so late requests still in flight do not count against
+it), abandoned and in-flight ones as misses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sim.log import ABANDON_REASONS, COMPLETED, IN_FLIGHT
+from sim.model import HEAD_COLUMNS, REQUEST_COLUMNS, STAGE_COLUMNS, RunRecords
+from sim.scenario import Scenario
+
+KEYS = ["variant", "replication"]
+GROUP_KEYS = ["variant", "flow", "kind", "household_group"]
+QUANTILES = {"p50": 50, "p90": 90, "p95": 95, "p99": 99}
+STATISTICS = ["mean", *QUANTILES, "max", "within_target"]
+ALL = "all"
+
+
+def requests_frame(runs: Iterable[RunRecords]) -> pd.DataFrame:
+    """One row per request, with its response time (completed requests only)."""
+    frames = [_frame(run, run.requests, REQUEST_COLUMNS) for run in runs]
+    table = pd.concat(frames, ignore_index=True) if frames else _empty(REQUEST_COLUMNS)
+    table["response_min"] = np.where(table["status"] == COMPLETED,
+                                     table["completed_min"] - table["created_min"], np.nan)
+    order = [*KEYS, "request_id", "flow", "kind", "household", "household_group", "area", "grid",
+             "created_min", "completed_min", "response_min", "status"]
+    return table[order]
+
+
+def stages_frame(runs: Iterable[RunRecords]) -> pd.DataFrame:
+    """One row per stage of a request (hop by hop)."""
+    frames = [_frame(run, run.stages, STAGE_COLUMNS) for run in runs if run.stages]
+    return pd.concat(frames, ignore_index=True) if frames else _empty((*KEYS, *STAGE_COLUMNS))
+
+
+def heads_frame(runs: Iterable[RunRecords], beside: bool = False) -> pd.DataFrame:
+    """The books of every head per run (or of the depot, vehicles, dispatch, ambulances)."""
+    frames = [_frame(run, run.resources if beside else run.heads, HEAD_COLUMNS) for run in runs]
+    return pd.concat(frames, ignore_index=True) if frames else _empty((*KEYS, *HEAD_COLUMNS))
+
+
+def stage_totals(run: RunRecords, scenario: Scenario) -> pd.DataFrame:
+    """Minutes per stage summed over the run's completed, post-warm-up requests.
+
+    Compact enough to keep for every run when the full stage log is not kept.
+    """
+    requests = pd.DataFrame(run.requests, columns=REQUEST_COLUMNS)
+    counted = requests[(requests["status"] == COMPLETED)
+                       & (requests["created_min"] >= scenario.warmup)]
+    stages = pd.DataFrame(run.stages, columns=STAGE_COLUMNS)
+    stages = stages.merge(counted[["request_id", "flow", "kind"]], on="request_id")
+    stages["minutes"] = stages["end_min"] - stages["start_min"]
+    totals = stages.groupby(["flow", "kind", "stage"], sort=True)["minutes"].sum().reset_index()
+    counts = counted.groupby(["flow", "kind"]).size().rename("requests").reset_index()
+    totals = totals.merge(counts, on=["flow", "kind"])
+    totals.insert(0, "replication", run.replication)
+    totals.insert(0, "variant", run.variant)
+    return totals
+
+
+def stage_breakdown(totals: pd.DataFrame) -> pd.DataFrame:
+    """Mean minutes per request spent in each stage, per variant, flow and kind."""
+    totals = totals.assign(per_request=totals["minutes"] / totals["requests"])
+    grouped = totals.groupby(["variant", "flow", "kind", "stage"], sort=False)
+    return grouped["per_request"].mean().rename("mean_min").reset_index()
+
+
+def targets(scenario: Scenario) -> dict[tuple[str, str], float]:
+    """Target response time in minutes per (flow, kind)."""
+    found = {("supply", "order"): scenario.supply.target,
+             ("supply", "package"): scenario.supply.packages.target}
+    for name, severity in scenario.emergency.severities.items():
+        found[("emergency", name)] = severity.target
+    return found
+
+
+def replication_metrics(requests: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Per replication, flow, kind and household group (plus ``all``): counts and statistics."""
+    counted = requests[requests["created_min"] >= scenario.warmup]
+    both = pd.concat([counted, counted.assign(household_group=ALL)], ignore_index=True)
+    goal = targets(scenario)
+    rows = []
+    for (variant, flow, kind, group, replication), part in both.groupby(
+            [*GROUP_KEYS, "replication"], sort=False):
+        target = goal.get((flow, kind), np.nan)
+        rows.append({"variant": variant, "flow": flow, "kind": kind, "household_group": group,
+                     "replication": replication, "target_min": target,
+                     **_counts(part), **_statistics(part, target, scenario.horizon)})
+    return pd.DataFrame(rows)
+
+
+def summarise(per_replication: pd.DataFrame, variant_order: Sequence[str],
+              replications: int) -> pd.DataFrame:
+    """Mean and 95% half-width across replications, one row per variant × flow × kind × group.
+
+    Counts are averaged over all ``replications`` (a replication without such a request
+    counts zero); statistics over the replications that completed at least one
+    (``replications_with_data``).
+    """
+    rows = []
+    for keys, part in per_replication.groupby(GROUP_KEYS, sort=False):
+        row = dict(zip(GROUP_KEYS, keys, strict=True))
+        row["replications_with_data"] = int((part["n"] > 0).sum())
+        row["target_min"] = part["target_min"].iloc[0]
+        for column in ("created", "completed", "in_flight", "abandoned", "n"):
+            row[column] = part[column].sum() / replications
+        row["conserved"] = bool(part["conserved"].all())
+        for name in STATISTICS:
+            row[name], row[f"{name}_hw"] = mean_ci(part[name].to_numpy())
+        rows.append(row)
+    summary = pd.DataFrame(rows)
+    if summary.empty:
+        return summary
+    rank = {name: k for k, name in enumerate(variant_order)}
+    summary["_rank"] = summary["variant"].map(rank)
+    summary["_all"] = summary["household_group"] != ALL
+    summary = summary.sort_values(["_rank", "flow", "kind", "_all", "household_group"],
+                                  kind="stable")
+    return summary.drop(columns=["_rank", "_all"]).reset_index(drop=True)
+
+
+def mean_ci(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
+    """Mean of the finite values and the Student-t half-width (NaN with fewer than two)."""
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return float("nan"), float("nan")
+    mean = float(values.mean())
+    if len(values) < 2:
+        return mean, float("nan")
+    sem = float(values.std(ddof=1)) / np.sqrt(len(values))
+    return mean, float(stats.t.ppf((1 + confidence) / 2, len(values) - 1) * sem)
+
+
+def _counts(part: pd.DataFrame) -> dict:
+    """Created = completed + in flight + abandoned (for a known reason)."""
+    status = part["status"]
+    created = len(part)
+    completed = int((status == COMPLETED).sum())
+    in_flight = int((status == IN_FLIGHT).sum())
+    abandoned = int(status.isin(ABANDON_REASONS).sum())
+    return {"created": created, "completed": completed, "in_flight": in_flight,
+            "abandoned": abandoned, "conserved": created == completed + in_flight + abandoned}
+
+
+def conservation(runs: Iterable[RunRecords]) -> pd.DataFrame:
+    """Per run, flow and kind: arrivals drawn by the demand against requests in the log.
+
+    ``balanced`` holds when every arrival became a request and every request is
+    completed, in flight, or abandoned for a known reason.
+    """
+    rows = []
+    for run in runs:
+        requests = pd.DataFrame(run.requests, columns=REQUEST_COLUMNS)
+        arrivals = run.extra.get("arrivals", {})
+        keys = sorted(set(arrivals) | set(zip(requests["flow"], requests["kind"], strict=True)))
+        for flow, kind in keys:
+            part = requests[(requests["flow"] == flow) & (requests["kind"] == kind)]
+            counts = _counts(part)
+            expected = arrivals.get((flow, kind), 0)
+            rows.append({"variant": run.variant, "replication": run.replication, "flow": flow,
+                         "kind": kind, "arrivals": expected,
+                         **{k: counts[k] for k in ("created", "completed", "in_flight",
+                                                   "abandoned")},
+                         "balanced": counts["conserved"] and counts["created"] == expected})
+    return pd.DataFrame(rows)
+
+
+def _statistics(part: pd.DataFrame, target: float, horizon: float) -> dict:
+    response = part["response_min"].to_numpy()
+    done = response[np.isfinite(response)]
+    result = {"n": len(done)}
+    if len(done):
+        result["mean"] = float(done.mean())
+        percentiles = np.percentile(done, list(QUANTILES.values()))
+        result.update(zip(QUANTILES, map(float, percentiles), strict=True))
+        result["max"] = float(done.max())
+    else:
+        result.update({name: np.nan for name in ["mean", *QUANTILES, "max"]})
+    judged = part[part["created_min"] <= horizon - target]
+    if len(judged) and np.isfinite(target):
+        hit = judged["response_min"].to_numpy() <= target
+        result["within_target"] = float(hit.mean())
+    else:
+        result["within_target"] = np.nan
+    return result
+
+
+def _frame(run: RunRecords, rows: list[tuple], columns: Sequence[str]) -> pd.DataFrame:
+    table = pd.DataFrame(rows, columns=list(columns))
+    table.insert(0, "replication", run.replication)
+    table.insert(0, "variant", run.variant)
+    return table
+
+
+def _empty(columns: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype=object) for name in [*KEYS, *columns]})

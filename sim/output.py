@@ -1,0 +1,96 @@
+"""The results folder, written whole or not at all.
+
+Everything goes into a temporary folder beside the destination, which replaces the
+destination only once complete: an interrupted run leaves no half-written results,
+and an existing folder is replaced only by a complete one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from sim.experiment import Results
+
+FLOAT_FORMAT = "%.4f"
+
+
+def write_results(results: Results, out: Path, figures: bool = True) -> Path:
+    """Write tables, resolved scenario, figures and report into ``out`` atomically."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        _write_all(results, staging, figures)
+        _replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out
+
+
+def _write_all(results: Results, folder: Path, figures: bool) -> None:
+    tables: dict[str, pd.DataFrame] = {
+        "requests.csv": results.requests,
+        "stages.csv": results.stages,
+        "heads.csv": results.heads,
+        "resources.csv": results.resources,
+        "summary.csv": results.summary,
+        "variants.csv": results.costs,
+        "conservation.csv": results.conservation,
+        "stage_breakdown.csv": results.stage_breakdown,
+    }
+    for name, table in tables.items():
+        table.to_csv(folder / name, index=False, float_format=FLOAT_FORMAT)
+    (folder / "summary.json").write_text(summary_json(results), encoding="utf-8")
+    (folder / "scenario.resolved.yaml").write_text(results.scenario.to_yaml(), encoding="utf-8")
+    if figures:
+        from sim import plots, report
+
+        paths = plots.write_figures(results, folder / "figures")
+        report.write_report(results, paths, folder / "report.html")
+
+
+def summary_json(results: Results) -> str:
+    """The summary as JSON: scenario, costs, conservation and statistics per group."""
+    document = {
+        "scenario": results.scenario.name,
+        "seed": results.scenario.seed,
+        "replications": results.scenario.replications,
+        "variants": results.variants,
+        "conserved": bool(results.conservation["balanced"].all())
+        if not results.conservation.empty else True,
+        "costs": _records(results.costs),
+        "summary": _records(results.summary),
+    }
+    return json.dumps(document, indent=1, sort_keys=False) + "\n"
+
+
+def _records(table: pd.DataFrame) -> list[dict]:
+    clean: Callable[[object], object] = lambda v: (  # noqa: E731
+        None if isinstance(v, float) and not math.isfinite(v)
+        else round(v, 4) if isinstance(v, float) else v)
+    return [{k: clean(_plain(v)) for k, v in row.items()} for row in table.to_dict("records")]
+
+
+def _plain(value: object) -> object:
+    return value.item() if hasattr(value, "item") else value
+
+
+def _replace(staging: Path, out: Path) -> None:
+    """Move ``staging`` into place of ``out``, keeping the old folder until the swap is done."""
+    if not out.exists():
+        staging.rename(out)
+        return
+    old = out.with_name(f".{out.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    out.rename(old)
+    staging.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
