@@ -30,6 +30,29 @@ def stream(seed: int, replication: int, name: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
 
 
+class Draws:
+    """Values of one distribution drawn from a stream in blocks, handed out one at a time.
+
+    For draws made during the run (vehicle trips, loading), in event order: one numpy
+    call per block instead of one per value.
+    """
+
+    __slots__ = ("_dist", "_rng", "_block", "_values", "_next")
+
+    def __init__(self, dist: object, rng: np.random.Generator, block: int = 256) -> None:
+        self._dist, self._rng, self._block = dist, rng, block
+        self._values: list[float] = []
+        self._next = 0
+
+    def __call__(self) -> float:
+        """The next value, in minutes."""
+        if self._next == len(self._values):
+            self._values = self._dist.sample(self._rng, self._block).tolist()
+            self._next = 0
+        self._next += 1
+        return self._values[self._next - 1]
+
+
 @dataclass(frozen=True)
 class HouseholdTable:
     """What demand needs to know of the households, indexed by household index."""

@@ -28,7 +28,7 @@ from sim.scenario import Scenario
 
 DASK_ENV = "SIM_DASK_ADDRESS"
 STAGES_KEPT = ("first", "all", "none")
-_BASE_CHAINS: dict[str, nx.DiGraph] = {}
+_CHAINS: dict[tuple[str, str | None], nx.DiGraph] = {}
 
 
 @dataclass
@@ -63,8 +63,7 @@ class Results:
 def run_one(scenario: Scenario, variant: str, replication: int,
             keep_stages: bool = True) -> RunRecords:
     """One replication of one variant; the stage log is dropped unless ``keep_stages``."""
-    graph = chain_for_variant(_base_chain(scenario), scenario, scenario.variant(variant))
-    records = Drill(scenario, graph, replication).run()
+    records = Drill(scenario, _variant_chain(scenario, variant), replication).run()
     records.extra["stage_totals"] = metrics.stage_totals(records, scenario)
     if not keep_stages:
         records.stages = []
@@ -124,8 +123,7 @@ def run_experiment(
 
 def gather(scenario: Scenario, runs: list[RunRecords], names: Sequence[str]) -> Results:
     """Build the result tables from run records already in (variant, replication) order."""
-    base = _base_chain(scenario)
-    chains = {name: chain_for_variant(base, scenario, scenario.variant(name)) for name in names}
+    chains = {name: _variant_chain(scenario, name) for name in names}
     requests = metrics.requests_frame(runs)
     per_replication = metrics.replication_metrics(requests, scenario)
     costs = pd.concat(
@@ -152,13 +150,16 @@ def _keep(stages: str, replication: int) -> bool:
     return stages == "all" or (stages == "first" and replication == 0)
 
 
-def _base_chain(scenario: Scenario) -> nx.DiGraph:
-    """The full chain of ``scenario``, built once per process."""
+def _variant_chain(scenario: Scenario, variant: str) -> nx.DiGraph:
+    """The chain of one variant, built once per process (runs never modify it)."""
     key = scenario.model_dump_json()
-    if key not in _BASE_CHAINS:
-        _BASE_CHAINS.clear()
-        _BASE_CHAINS[key] = build_chain(scenario)
-    return _BASE_CHAINS[key]
+    if (key, None) not in _CHAINS:
+        _CHAINS.clear()
+        _CHAINS[(key, None)] = build_chain(scenario)
+    if (key, variant) not in _CHAINS:
+        _CHAINS[(key, variant)] = chain_for_variant(_CHAINS[(key, None)], scenario,
+                                                     scenario.variant(variant))
+    return _CHAINS[(key, variant)]
 
 
 @contextmanager

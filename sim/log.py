@@ -39,6 +39,17 @@ class EventLog:
             self.stages.append((request_id, stage, node, level, start, end))
             self._cursor[request_id] = end
 
+    def stage_many(self, items: list[tuple], stage: str, node: str, level: int,
+                   end: float) -> None:
+        """Close the current stage of every request in ``items`` (id first) at ``end``."""
+        cursor, append = self._cursor, self.stages.append
+        for item in items:
+            request_id = item[0]
+            start = cursor[request_id]
+            if end > start:
+                append((request_id, stage, node, level, start, end))
+                cursor[request_id] = end
+
     def complete(self, request_id: int, time: float) -> None:
         """Mark the request served at ``time``."""
         row = self.requests[request_id]

@@ -411,7 +411,8 @@ def scenario_from_dict(data: object, source: str = "<scenario>", **overrides: ob
 def _first_error(exc: ValidationError) -> str:
     """One line for the first validation error, naming the key path."""
     errors = exc.errors(include_url=False)
-    error = errors[0]
+    # An unknown key explains a "missing" one (a typo of a required key): report it first.
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = [str(part) for part in error["loc"] if not _is_union_tag(part)]
     key = ".".join(loc) or "(top level)"
     more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
@@ -438,6 +439,10 @@ def _valid_keys(loc: tuple) -> list[str]:
     """Field names (aliases) of the model that sits at ``loc`` in the document."""
     model: object = Scenario
     for part in loc:
+        item = _container_item(model)
+        if item is not None:  # ``part`` is a list index or a dict key
+            model = item
+            continue
         model = _unwrap(model)
         if isinstance(model, type) and issubclass(model, BaseModel):
             field = _field_by_name(model, str(part))
@@ -454,6 +459,24 @@ def _field_by_name(model: type[BaseModel], name: str):  # noqa: ANN202 - pydanti
     for field_name, field in model.model_fields.items():
         if name in (field_name, field.alias):
             return field
+    return None
+
+
+def _container_item(annotation: object) -> object | None:
+    """The item type if ``annotation`` is a (possibly optional) list or dict, else None."""
+    for _ in range(6):
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            models = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(models) != 1:
+                return None
+            annotation = models[0]
+        elif origin in (list, dict):
+            return typing.get_args(annotation)[-1]
+        else:
+            return None
     return None
 
 
@@ -477,7 +500,7 @@ def _unwrap(annotation: object) -> object:
 
 def _dist_classes() -> dict[str, type[BaseModel]]:
     union = typing.get_args(Distribution)[0]
-    return {cls.model_fields["dist"].default or _literal(cls): cls for cls in typing.get_args(union)}
+    return {_literal(cls): cls for cls in typing.get_args(union)}
 
 
 def _literal(cls: type[BaseModel]) -> str:

@@ -112,7 +112,7 @@ class EmergencyFlow:
             left = created + severity.patience - env.now
             outcome = yield request | env.timeout(max(left, 0.0))
             if request not in outcome:
-                request.cancel()
+                fleet.cancel(request)
                 log.abandon(rid, env.now, NO_AMBULANCE)
                 return
         else:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import simpy
 
 from sim.chain import level_number
-from sim.demand import Arrivals
+from sim.demand import Arrivals, Draws
 from sim.heads import Station, serve
 from sim.log import OUT_OF_STOCK
 from sim.units import parse_clock
@@ -57,6 +57,10 @@ class SupplyFlow:
         self.handover_factor = [
             g.handover_factor for g in drill.scenario.households.groups.values()
         ] + [1.0]
+        rng = drill.operations
+        vehicles, carry = self.params.vehicles, self.params.carry
+        self.trip, self.unload = Draws(vehicles.trip, rng), Draws(vehicles.unload, rng)
+        self.load_per_trip = Draws(carry.load_per_trip, rng)
 
     def start(self) -> None:
         """Start the order stream, cutoffs, pushed packages and restocking."""
@@ -127,24 +131,29 @@ class SupplyFlow:
 
     # ---- depot and vehicles ------------------------------------------------------------------
 
-    def _batch(self, collector: Station, items: list[Item]) -> Generator[simpy.Event, object, None]:
-        """The collecting head compiles ``items`` and sends them to the depot, then the gate."""
+    def _batch(self, collector: Station, items: list[Item],
+               stocked: bool = True) -> Generator[simpy.Event, object, None]:
+        """The collecting head compiles ``items`` and sends them to the depot, then the gate.
+
+        Orders come out of the depot's stock; pushed packages (``stocked=False``) arrive
+        as their own consignment.
+        """
         env, log = self.env, self.log
         compile_min = float(sum(item[2] for item in items))
         if compile_min > 0:
             yield from serve(env, collector, self.priority, False, ((compile_min, None),))
-        for rid, *_ in items:
-            log.stage(rid, "batch", collector.name, collector.level, env.now)
-        items = yield from self._fill(items)
+        log.stage_many(items, "batch", collector.name, collector.level, env.now)
+        items = yield from self._fill(items, stocked)
         if not items:
             return
         capacity = self.params.vehicles.capacity_orders
         for first in range(0, len(items), capacity):
             env.process(self._drive(collector, items[first:first + capacity]))
 
-    def _fill(self, items: list[Item]) -> Generator[simpy.Event, object, list[Item]]:
+    def _fill(self, items: list[Item],
+              stocked: bool) -> Generator[simpy.Event, object, list[Item]]:
         env, log = self.env, self.log
-        if self.stock is not None:
+        if stocked and self.stock is not None:
             depot = self.params.depot
             if not (depot.restock_every and depot.restock_amount):
                 available = int(self.stock.level)
@@ -157,19 +166,15 @@ class SupplyFlow:
             return items
         pack = float(sum(item[3] for item in items))
         yield from serve(env, self.drill.depot, self.priority, False, ((pack, None),))
-        for rid, *_ in items:
-            log.stage(rid, "depot", "depot", 0, env.now)
+        log.stage_many(items, "depot", "depot", 0, env.now)
         return items
 
     def _drive(self, collector: Station, load: list[Item]) -> Generator[simpy.Event, object, None]:
-        vehicles = self.params.vehicles
-        rng = self.drill.operations
-        out = float(vehicles.trip.sample(rng, 1)[0] + vehicles.unload.sample(rng, 1)[0])
-        back = float(vehicles.trip.sample(rng, 1)[0])
+        out = self.trip() + self.unload()
+        back = self.trip()
 
         def arrived(now: float) -> None:
-            for rid, *_ in load:
-                self.log.stage(rid, "vehicle", "vehicles", 0, now)
+            self.log.stage_many(load, "vehicle", "vehicles", 0, now)
             self.env.process(self._carry(collector, load))
 
         yield from serve(self.env, self.drill.vehicles, self.priority, False,
@@ -187,38 +192,39 @@ class SupplyFlow:
         """``station`` takes ``items`` from its access point to the heads below, or to doors."""
         drill, log = self.drill, self.log
         carry = self.params.carry
+        households = drill.households
         below: dict[Station, list[Item]] = {}
         doors: list[Item] = []
         for item in items:
-            path = drill.households[item[1]].path
+            path = households[item[1]].path
             k = path.index(station)
             if k == 0:
                 doors.append(item)
             else:
                 below.setdefault(path[k - 1], []).append(item)
         steps = []
+        walk_min, x_m, floor = drill.walk_min, station.x_m, station.floor
         for child, group in below.items():
             trips = math.ceil(len(group) / carry.cart_capacity)
-            walk = drill.walk_min(station.x_m, station.floor, child.x_m, child.floor)
-            load = float(carry.load_per_trip.sample(drill.operations, 1)[0])
-            steps.append((trips * (2 * walk + load), self._handed_down(station, child, group)))
+            walk = walk_min(x_m, floor, child.x_m, child.floor)
+            steps.append((trips * (2 * walk + self.load_per_trip()),
+                          self._handed_down(station, child, group)))
+        share = 2 / carry.bags_per_trip
+        factor = self.handover_factor
         for item in doors:
-            household = drill.households[item[1]]
-            walk = drill.walk_min(station.x_m, station.floor, household.x_m, household.floor)
-            minutes = 2 * walk / carry.bags_per_trip + item[4] * self.handover_factor[
-                household.group]
+            household = households[item[1]]
+            walk = walk_min(x_m, floor, household.x_m, household.floor)
+            minutes = share * walk + item[4] * factor[household.group]
             steps.append((minutes, self._delivered(station, item[0])))
 
         def granted(now: float) -> None:
-            for rid, *_ in items:
-                log.stage(rid, "queue", station.name, station.level, now)
+            log.stage_many(items, "queue", station.name, station.level, now)
 
         yield from serve(self.env, station, self.priority, False, steps, on_grant=granted)
 
     def _handed_down(self, station: Station, child: Station, group: list[Item]):  # noqa: ANN202
         def done(now: float) -> None:
-            for rid, *_ in group:
-                self.log.stage(rid, "carry", station.name, station.level, now)
+            self.log.stage_many(group, "carry", station.name, station.level, now)
             self.env.process(self._carry(child, group))
         return done
 
@@ -244,4 +250,4 @@ class SupplyFlow:
                     self.package_draws["handover"][draw])
             batches.setdefault(self.up[hh][-1], []).append(item)
         for collector, items in batches.items():
-            env.process(self._batch(collector, items))
+            env.process(self._batch(collector, items, stocked=False))

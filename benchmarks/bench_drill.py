@@ -1,0 +1,111 @@
+"""Speed of one replication of a scenario, against a bare-SimPy floor measured in the same run.
+
+Prints: events processed, wall time of the event loop and of the whole replication
+(build + run + records), events per second, peak memory of the replication
+(tracemalloc, measured in a separate untimed pass), and the events per second of a
+bare SimPy Resource request / timeout / release loop of the same event count (the
+floor), with the model's rate as a share of the floor's.
+
+    python benchmarks/bench_drill.py [scenarios/drill.yaml] [--variant NAME] [--repeat 3]
+
+Targets (issue 2): model >= 40% of the floor's event rate; one replication of the
+default drill under 3 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import tracemalloc
+
+import simpy
+
+from sim.chain import build_chain, chain_for_variant
+from sim.experiment import run_one
+from sim.model import Drill
+from sim.scenario import load_scenario
+
+
+def count_events(scenario, graph) -> tuple[int, float]:
+    """Events processed and seconds spent in the event loop of one replication."""
+    drill = Drill(scenario, graph, 0)
+    drill.start()
+    env, horizon = drill.env, scenario.horizon
+    events = 0
+    started = time.perf_counter()
+    while env.peek() < horizon:
+        env.step()
+        events += 1
+    return events, time.perf_counter() - started
+
+
+def bare_simpy(events: int, servers: int = 20) -> tuple[int, float]:
+    """The floor: a textbook M/M/1 model per server in bare SimPy, run for ``events`` steps.
+
+    A source process starts a customer process per arrival; each customer requests
+    a plain Resource, holds it for a timeout and releases it: the request / timeout /
+    release pattern the drill's heads follow, with none of the drill's bookkeeping.
+    """
+    import random
+
+    env = simpy.Environment()
+    rng = random.Random(1)
+    resources = [simpy.Resource(env, 1) for _ in range(servers)]
+
+    def customer(resource: simpy.Resource):
+        with resource.request() as request:
+            yield request
+            yield env.timeout(rng.expovariate(1.0))
+
+    def source():
+        while True:
+            yield env.timeout(rng.expovariate(0.8 * servers))
+            env.process(customer(resources[rng.randrange(servers)]))
+
+    env.process(source())
+    done = 0
+    started = time.perf_counter()
+    while done < events:
+        env.step()
+        done += 1
+    return done, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenario", nargs="?", default="scenarios/drill.yaml")
+    parser.add_argument("--variant", default=None, help="variant (default: the first)")
+    parser.add_argument("--repeat", type=int, default=3, help="best of N timings")
+    args = parser.parse_args()
+
+    scenario = load_scenario(args.scenario)
+    variant = args.variant or scenario.variants[0].name
+    graph = chain_for_variant(build_chain(scenario), scenario, scenario.variant(variant))
+
+    loop = min((count_events(scenario, graph) for _ in range(args.repeat)), key=lambda r: r[1])
+    events, loop_s = loop
+    whole_s = float("inf")
+    for _ in range(args.repeat):
+        started = time.perf_counter()
+        run_one(scenario, variant, 0, keep_stages=False)
+        whole_s = min(whole_s, time.perf_counter() - started)
+    floor_events, floor_s = min((bare_simpy(events) for _ in range(args.repeat)),
+                                key=lambda r: r[1])
+
+    tracemalloc.start()
+    run_one(scenario, variant, 0, keep_stages=True)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    model_rate, floor_rate = events / loop_s, floor_events / floor_s
+    print(f"scenario            {scenario.name} / {variant}, horizon {scenario.horizon / 60:g} h")
+    print(f"events processed    {events:,}")
+    print(f"event loop          {loop_s:.2f} s  ({model_rate:,.0f} events/s)")
+    print(f"one replication     {whole_s:.2f} s  (build + run + records + stage totals)")
+    print(f"peak memory         {peak / 2**20:.1f} MiB  (tracemalloc, one replication)")
+    print(f"bare SimPy floor    {floor_rate:,.0f} events/s  ({floor_events:,} events)")
+    print(f"model / floor       {model_rate / floor_rate:.0%}  (target >= 40%)")
+
+
+if __name__ == "__main__":
+    main()

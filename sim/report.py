@@ -1,0 +1,363 @@
+"""The report: one self-contained HTML page that compares the variants, and its findings.
+
+``write_report(results, figures, path)`` writes the run settings, the findings, the
+comparison tables (overall and per household group), the cost of each variant, the
+conservation check and the figures, embedded as base64 data URIs: no other file,
+no script. ``findings(results)`` states the differences in plain sentences. Variants
+share random numbers within a replication, so each variant is compared with the
+reference (the first variant) through the per-replication paired differences: a
+difference is called real only when its 95% Student-t interval excludes zero.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim import metrics
+from sim.experiment import Results
+from sim.plots import flow_kinds, time_unit
+from sim.scenario import LEVELS
+
+CAPTIONS = {
+    "ecdf": "Share of requests answered within a given time, per variant (pooled over "
+            "replications); the dashed line is the target.",
+    "p95": "p95 response time per variant, mean over replications with its 95% CI.",
+    "stages": "Where the time goes: mean time per stage for answered requests.",
+    "utilisation": "Head utilisation by level: the share of its staff time over the horizon each head was busy.",
+    "tradeoff": "The planner's trade-off: heads recruited against p95 response.",
+    "chain": "The chain drawn down to the grid level, each grid annotated with the heads "
+             "and households below it.",
+}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One statistic of a variant against the reference, paired by replication."""
+
+    reference: float
+    value: float
+    difference: float
+    half_width: float
+    pairs: int
+
+    @property
+    def real(self) -> bool:
+        """Whether the 95% interval of the paired difference excludes zero."""
+        return self.pairs >= 2 and math.isfinite(self.half_width) \
+            and abs(self.difference) > self.half_width
+
+
+def compare(results: Results, flow: str, kind: str, statistic: str, variant: str,
+            reference: str, group: str = metrics.ALL,
+            reference_group: str = metrics.ALL) -> Comparison | None:
+    """Compare ``statistic`` of (variant, group) with (reference, reference_group).
+
+    Uses the replications where both have a value; ``None`` when there is none.
+    """
+    table = results.per_replication
+    if table.empty or statistic not in table:
+        return None
+    base = table[(table["flow"] == flow) & (table["kind"] == kind)]
+
+    def values(name: str, household_group: str) -> pd.Series:
+        rows = base[(base["variant"] == name) & (base["household_group"] == household_group)]
+        return rows.set_index("replication")[statistic].astype(float)
+
+    both = pd.concat([values(reference, reference_group), values(variant, group)], axis=1,
+                     join="inner").dropna()
+    if both.empty:
+        return None
+    ref, new = both.iloc[:, 0].to_numpy(), both.iloc[:, 1].to_numpy()
+    difference, half_width = metrics.mean_ci(new - ref)
+    return Comparison(float(ref.mean()), float(new.mean()), difference, half_width, len(both))
+
+
+def findings(results: Results) -> list[str]:
+    """Plain-language findings: every variant against the first, per flow and kind.
+
+    Also flags household groups that clearly wait longer than households overall.
+    """
+    variants = results.variants
+    if not variants:
+        return ["Nothing was run."]
+    heads = total_heads(results)
+    sentences = []
+    if len(variants) < 2:
+        sentences.append(f"Only one variant ({variants[0]}) was run: there is nothing to "
+                         "compare it with.")
+    for flow, kind in flow_kinds(results):
+        label = _label(flow, kind)
+        for variant in variants[1:]:
+            p95 = compare(results, flow, kind, "p95", variant, variants[0])
+            if p95 is None:
+                continue
+            extra = heads.get(variant, 0) - heads.get(variants[0], 0)
+            sentence = _p95_sentence(variant, variants[0], label, p95, _heads_phrase(extra))
+            share = compare(results, flow, kind, "within_target", variant, variants[0])
+            if share is not None and share.real:
+                sentence += (f" The share answered within target went from "
+                             f"{share.reference:.0%} to {share.value:.0%} "
+                             f"({share.difference * 100:+.0f} ± {share.half_width * 100:.0f} "
+                             "points).")
+            sentences.append(sentence)
+        sentences.extend(_group_sentences(results, flow, kind, label))
+    if not sentences:
+        sentences.append("No request was answered in any run: there is nothing to compare.")
+    return sentences
+
+
+def total_heads(results: Results) -> dict[str, int]:
+    """Heads in the chain of each variant, all levels together."""
+    if results.costs.empty:
+        return {}
+    return {k: int(v) for k, v in results.costs.groupby("variant", sort=False)["heads"].sum()
+            .items()}
+
+
+def write_report(results: Results, figures: list[Path], path: Path) -> None:
+    """Write ``report.html`` at ``path``: one file, figures embedded, no script."""
+    scenario = results.scenario
+    title = f"Lockdown drill: {scenario.name}"
+    parts = [f"<h1>{_e(title)}</h1>"]
+    if scenario.description:
+        parts.append(f"<p>{_e(scenario.description)}</p>")
+    parts.append(_settings(results))
+    parts.append("<h2>Findings</h2><p class='note'>Each variant against the reference "
+                 f"<b>{_e(results.variants[0] if results.variants else '')}</b>, paired by "
+                 "replication (common random numbers); a difference is called real when "
+                 "its 95% interval excludes zero.</p>")
+    parts.append("<ul>" + "".join(f"<li>{_e(s)}</li>" for s in findings(results)) + "</ul>")
+    parts.append(_comparison(results))
+    parts.append(_groups(results))
+    parts.append(_costs(results))
+    parts.append(_conservation(results))
+    parts.append("<h2>Figures</h2>")
+    parts.extend(_figure(Path(p)) for p in figures)
+    page = ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
+            + "\n".join(parts) + "</body></html>\n")
+    Path(path).write_text(page, encoding="utf-8")
+
+
+# ---- sections ----------------------------------------------------------------------------------
+
+
+def _settings(results: Results) -> str:
+    s = results.scenario
+    rows = [("scenario", s.name), ("seed", s.seed), ("replications", s.replications),
+            ("horizon", _duration(s.horizon)), ("warm-up", _duration(s.warmup)),
+            ("clock at start", s.start), ("variants", ", ".join(results.variants))]
+    if results.events:
+        rows.append(("events simulated", f"{results.events:,}"))
+    body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
+    notes = "".join(f"<li>{_e(n)}</li>" for n in results.notes)
+    return ("<h2>Run settings</h2><table class='settings'>" + body + "</table>"
+            + (f"<ul class='note'>{notes}</ul>" if notes else ""))
+
+
+def _comparison(results: Results) -> str:
+    summary = _overall_rows(results)
+    heads = total_heads(results)
+    goals = metrics.targets(results.scenario)
+    out = ["<h2>Comparison</h2><p class='note'>Means over replications ± 95% half-width "
+           "(— where one replication gives no interval). Response statistics cover "
+           "answered requests; the share within target counts every request created one "
+           "target before the horizon.</p>"]
+    for flow, kind in flow_kinds(results):
+        part = summary[(summary["flow"] == flow) & (summary["kind"] == kind)]
+        target = goals.get((flow, kind), math.nan)
+        out.append(f"<h3>{_e(_label(flow, kind))} (target {_e(_duration(target))})</h3>")
+        if part.empty:
+            out.append("<p class='note'>No such request in any run.</p>")
+            continue
+        unit = time_unit(np.nanmax([part["p95"].max(), target]))
+        rows = [[r.variant, f"{heads.get(r.variant, 0):,}", f"{r.created:.1f}",
+                 f"{r.completed:.1f}", _pm(r.mean, r.mean_hw, unit), _pm(r.p95, r.p95_hw, unit),
+                 _share(r.within_target, r.within_target_hw)] for r in part.itertuples()]
+        out.append(_table(["variant", "heads", "created / rep.", "answered / rep.",
+                           f"mean ({unit[1]})", f"p95 ({unit[1]})", "within target"], rows))
+    return "\n".join(out)
+
+
+def _groups(results: Results) -> str:
+    summary = results.summary
+    out = ["<h2>Household groups</h2><p class='note'>The same statistics per household "
+           "group: a grid fast on average may still leave some households waiting.</p>"]
+    if summary.empty:
+        return out[0] + "<p class='note'>No request in any run.</p>"
+    for flow, kind in flow_kinds(results):
+        part = summary[(summary["flow"] == flow) & (summary["kind"] == kind)]
+        if part.empty:
+            continue
+        unit = time_unit(part["p95"].max())
+        rows = [[r.variant, r.household_group, f"{r.created:.1f}",
+                 _pm(r.mean, r.mean_hw, unit), _pm(r.p95, r.p95_hw, unit),
+                 _share(r.within_target, r.within_target_hw)] for r in part.itertuples()]
+        out.append(f"<h3>{_e(_label(flow, kind))}</h3>")
+        out.append(_table(["variant", "household group", "created / rep.", f"mean ({unit[1]})",
+                           f"p95 ({unit[1]})", "within target"], rows))
+    return "\n".join(out)
+
+
+def _costs(results: Results) -> str:
+    costs = results.costs
+    if costs.empty:
+        return ""
+    heads = costs.pivot_table(index="variant", columns="level", values="heads", aggfunc="sum",
+                              sort=False).reindex(index=results.variants, columns=list(LEVELS))
+    people = costs.groupby("variant", sort=False)["people"].sum()
+    rows = [[variant, *(f"{int(v):,}" if v == v and v else "—" for v in heads.loc[variant]),
+             f"{int(heads.loc[variant].sum()):,}", f"{int(people.get(variant, 0)):,}"]
+            for variant in results.variants]
+    return ("<h2>What each variant costs</h2><p class='note'>Heads per level (— : level "
+            "dropped) and the people staffing them.</p>"
+            + _table(["variant", *LEVELS, "heads", "people"], rows))
+
+
+def _conservation(results: Results) -> str:
+    table = results.conservation
+    if table.empty:
+        return "<h2>Conservation</h2><p>No request was created.</p>"
+    totals = table[["created", "completed", "in_flight", "abandoned"]].sum()
+    runs = table[["variant", "replication"]].drop_duplicates()
+    failed = table[~table["balanced"].astype(bool)]
+    text = (f"{int(totals['created']):,} requests created over {len(runs)} runs: "
+            f"{int(totals['completed']):,} answered, {int(totals['in_flight']):,} still in "
+            f"flight at the horizon, {int(totals['abandoned']):,} abandoned for a known reason. ")
+    if failed.empty:
+        text += ("Every run balances: each arrival became a request and each request is "
+                 "answered, in flight or abandoned; none vanished.")
+        return f"<h2>Conservation</h2><p>{_e(text)}</p>"
+    rows = [[r.variant, r.replication, r.flow, r.kind, r.arrivals, r.created, r.completed,
+             r.in_flight, r.abandoned] for r in failed.itertuples()]
+    return (f"<h2>Conservation</h2><p>{_e(text)}</p><p class='bad'>These runs do not "
+            "balance (a bug in the model):</p>"
+            + _table(["variant", "replication", "flow", "kind", "arrivals", "created",
+                      "answered", "in flight", "abandoned"], rows))
+
+
+def _figure(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    prefix = path.stem.split("_")[0]
+    caption = CAPTIONS.get(prefix, "")
+    return (f"<figure><img src='data:image/png;base64,{data}' alt='{_e(path.stem)}'>"
+            f"<figcaption><b>{_e(path.stem)}</b>. {_e(caption)}</figcaption></figure>")
+
+
+# ---- wording -----------------------------------------------------------------------------------
+
+
+def _p95_sentence(variant: str, reference: str, label: str, c: Comparison, heads: str) -> str:
+    unit = time_unit(max(c.reference, c.value))
+    before, after = _duration(c.reference, unit), _duration(c.value, unit)
+    if c.pairs < 2:
+        return (f"{variant}: no clear difference in p95 {label} against {reference} "
+                f"({before} vs {after}), {heads}; {c.pairs} paired replication is too few "
+                "for a confidence interval.")
+    spread = f"{_signed(c.difference, unit)} ± {_duration(c.half_width, unit)}"
+    if c.real:
+        verb = "cut" if c.difference < 0 else "lengthened"
+        return (f"{variant} {verb} p95 {label} from {before} to {after} "
+                f"({spread}, paired over {c.pairs} replications), {heads}.")
+    return (f"{variant}: no clear difference in p95 {label} against {reference} "
+            f"({before} vs {after}; {spread} over {c.pairs} replications, an interval that "
+            f"includes zero), {heads}.")
+
+
+def _group_sentences(results: Results, flow: str, kind: str, label: str) -> list[str]:
+    per = results.per_replication
+    if per.empty:
+        return []
+    groups = sorted(set(per.loc[(per["flow"] == flow) & (per["kind"] == kind),
+                                "household_group"]) - {metrics.ALL})
+    sentences = []
+    for variant in results.variants:
+        for group in groups:
+            c = compare(results, flow, kind, "p95", variant, variant, group=group)
+            if c is not None and c.real and c.difference > 0:
+                unit = time_unit(max(c.reference, c.value))
+                sentences.append(
+                    f"Under {variant}, {group} households waited longer for {label}: p95 "
+                    f"{_duration(c.value, unit)} against {_duration(c.reference, unit)} for "
+                    f"all households ({_signed(c.difference, unit)} ± "
+                    f"{_duration(c.half_width, unit)}).")
+    return sentences
+
+
+def _heads_phrase(extra: int) -> str:
+    if extra > 0:
+        return f"with {extra:,} more heads"
+    if extra < 0:
+        return f"with {-extra:,} fewer heads"
+    return "with the same number of heads"
+
+
+def _label(flow: str, kind: str) -> str:
+    if flow == "supply":
+        return {"order": "supply order delivery",
+                "package": "government package delivery"}.get(kind, f"supply {kind} delivery")
+    if flow == "emergency":
+        return f"{kind} emergency response"
+    return f"{flow} {kind}"
+
+
+def _duration(minutes: float, unit: tuple[float, str] | None = None) -> str:
+    if minutes is None or not math.isfinite(minutes):
+        return "—"
+    scale, name = unit or time_unit(minutes)
+    return f"{minutes / scale:.1f} {name}"
+
+
+def _signed(minutes: float, unit: tuple[float, str]) -> str:
+    return f"{minutes / unit[0]:+.1f} {unit[1]}"
+
+
+def _pm(value: float, half_width: float, unit: tuple[float, str]) -> str:
+    if not math.isfinite(value):
+        return "—"
+    hw = f" ± {half_width / unit[0]:.1f}" if math.isfinite(half_width) else " ± —"
+    return f"{value / unit[0]:.1f}{hw}"
+
+
+def _share(value: float, half_width: float) -> str:
+    if not math.isfinite(value):
+        return "—"
+    hw = f" ± {half_width * 100:.0f}" if math.isfinite(half_width) else " ± —"
+    return f"{value * 100:.0f}%{hw}"
+
+
+def _overall_rows(results: Results) -> pd.DataFrame:
+    summary = results.summary
+    if summary.empty:
+        return pd.DataFrame(columns=["variant", "flow", "kind"])
+    return summary[summary["household_group"] == metrics.ALL]
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+_CSS = """
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
+color:#222;line-height:1.45}
+table{border-collapse:collapse;margin:.5em 0 1.2em}
+th,td{border-bottom:1px solid #ddd;padding:.25em .7em;text-align:right}
+th:first-child,td:first-child,table.settings td{text-align:left}
+thead th{background:#f3f3f3}
+.note{color:#555;font-size:.92em}.bad{color:#b00;font-weight:bold}
+figure{margin:1.5em 0}img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:.92em;color:#444}
+"""

@@ -1,0 +1,232 @@
+"""Figures and report: every file written, readable, self-contained; findings computed right."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import re
+import struct
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import sim
+from sim import plots, report
+from sim.experiment import Results
+
+from .conftest import SMALL
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+EXPECTED = ["ecdf_supply", "ecdf_emergency", "p95_by_variant", "stages_by_variant",
+            "utilisation_by_level", "tradeoff", "chain_five_levels", "chain_three_levels"]
+
+
+@pytest.fixture(scope="module")
+def results() -> Results:
+    return sim.run(SMALL, replications=2)
+
+
+@pytest.fixture(scope="module")
+def written(results: Results, tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], Path]:
+    folder = tmp_path_factory.mktemp("out")
+    figures = plots.write_figures(results, folder / "figures")
+    page = folder / "report.html"
+    report.write_report(results, figures, page)
+    return figures, page
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == PNG_SIGNATURE, f"{path.name} is not a PNG"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+# ---- figures -----------------------------------------------------------------------------------
+
+
+def test_every_figure_written_in_a_stable_order(written: tuple[list[Path], Path]) -> None:
+    figures, _ = written
+    assert [p.stem for p in figures] == EXPECTED
+    for path in figures:
+        assert path.is_file()
+        assert path.stat().st_size > 10_000, f"{path.name} looks empty"
+        width, height = png_size(path)
+        assert width >= 400 and height >= 200, (path.name, width, height)
+
+
+def test_figures_are_byte_identical_when_redrawn(results: Results, tmp_path: Path,
+                                                 written: tuple[list[Path], Path]) -> None:
+    figures, _ = written
+    again = plots.write_figures(results, tmp_path / "again")
+    for first, second in zip(figures, again, strict=True):
+        assert first.read_bytes() == second.read_bytes(), first.name
+
+
+def test_flow_kinds_list_every_severity_even_without_requests(results: Results) -> None:
+    keys = plots.flow_kinds(results)
+    assert keys[:2] == [("supply", "order"), ("supply", "package")]
+    assert [k for f, k in keys if f == "emergency"] == list(results.scenario.emergency.severities)
+
+
+def test_chain_leaves_name_what_lies_below(results: Results,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    graph = results.chains["five_levels"]
+
+    def texts(figure) -> list[str]:  # noqa: ANN001
+        return [t.get_text() for ax in figure.axes for t in ax.texts]
+
+    grid_label = next(t for t in texts(plots.chain_figure(graph, "five_levels"))
+                      if t.startswith("G0001 "))
+    assert grid_label.endswith(f"{graph.nodes['G0001']['households']} hh")
+    buildings = sum(1 for c in graph.successors("G0001")
+                    if graph.nodes[c]["level_name"] == "building")
+    assert f"{buildings} building head" in grid_label
+    # too many leaves: the drawing stops at a higher level
+    monkeypatch.setattr(plots, "MAX_LEAVES", 1)
+    labels = texts(plots.chain_figure(graph, "five_levels"))
+    assert any(t.startswith("Z0001 ") and "community head" in t for t in labels)
+    assert not any(t.startswith("G0001 ") for t in labels)
+
+
+def test_time_unit_switches_to_hours_beyond_three_hours() -> None:
+    assert plots.time_unit(120) == (1.0, "min")
+    assert plots.time_unit(600) == (60.0, "h")
+    assert plots.time_unit(float("nan")) == (1.0, "min")
+
+
+# ---- report ------------------------------------------------------------------------------------
+
+
+def test_report_is_one_self_contained_file(results: Results,
+                                           written: tuple[list[Path], Path]) -> None:
+    figures, page = written
+    text = page.read_text(encoding="utf-8")
+    assert results.scenario.name in text
+    assert results.scenario.description in text
+    assert "<script" not in text.lower()
+    sources = re.findall(r"src='([^']*)'", text)
+    assert len(sources) == len(figures)
+    assert all(s.startswith("data:image/png;base64,") for s in sources)
+    assert base64.b64decode(sources[0].split(",", 1)[1]) == figures[0].read_bytes()
+    assert not re.search(r"(href|src)=['\"](?!data:)", text)
+    for heading in ("Findings", "Comparison", "Household groups", "Conservation"):
+        assert f"<h2>{heading}</h2>" in text
+    assert "Every run balances" in text
+    for sentence in report.findings(results):
+        assert report._e(sentence) in text
+
+
+def test_report_escapes_text(results: Results, tmp_path: Path) -> None:
+    scenario = results.scenario.model_copy(update={"description": "<b>A & B</b>"})
+    report.write_report(dataclasses.replace(results, scenario=scenario), [], tmp_path / "r.html")
+    text = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "&lt;b&gt;A &amp; B&lt;/b&gt;" in text
+    assert "<b>A & B</b>" not in text
+
+
+def test_no_requests_and_one_replication_still_draw_and_report(results: Results,
+                                                               tmp_path: Path) -> None:
+    def supply_only(table: pd.DataFrame) -> pd.DataFrame:
+        return table[table["flow"] == "supply"].reset_index(drop=True)
+
+    summary = supply_only(results.summary)
+    summary[[c for c in summary if c.endswith("_hw")]] = np.nan  # as with one replication
+    thin = dataclasses.replace(
+        results, requests=supply_only(results.requests), summary=summary,
+        per_replication=supply_only(results.per_replication)
+        .query("replication == 0").reset_index(drop=True),
+        stage_totals=supply_only(results.stage_totals),
+        conservation=supply_only(results.conservation))
+    figures = plots.write_figures(thin, tmp_path / "figures")
+    assert [p.stem for p in figures] == EXPECTED
+    report.write_report(thin, figures, tmp_path / "report.html")
+    text = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "No such request in any run." in text
+    assert "too few for a confidence interval" in text
+
+
+def test_empty_results_do_not_break_anything(results: Results, tmp_path: Path) -> None:
+    empty = dataclasses.replace(
+        results, requests=results.requests.iloc[:0], summary=pd.DataFrame(),
+        per_replication=pd.DataFrame(), stage_totals=pd.DataFrame(),
+        heads=results.heads.iloc[:0], conservation=pd.DataFrame())
+    figures = plots.write_figures(empty, tmp_path / "figures")
+    assert len(figures) == len(EXPECTED)
+    report.write_report(empty, figures, tmp_path / "report.html")
+    assert report.findings(empty) == [
+        "No request was answered in any run: there is nothing to compare."]
+
+
+# ---- findings ----------------------------------------------------------------------------------
+
+
+def paired(results: Results, reference: list[float], variant: list[float],
+           group: str = "all", reference_group: str = "all",
+           variants: tuple[str, str] = ("five_levels", "three_levels")) -> Results:
+    """Results whose per-replication p95 of supply orders are the given values."""
+    rows = [{"variant": name, "flow": "supply", "kind": "order", "household_group": g,
+             "replication": rep, "p95": value, "within_target": 1.0}
+            for name, g, values in ((variants[0], reference_group, reference),
+                                    (variants[1], group, variant))
+            for rep, value in enumerate(values)]
+    return dataclasses.replace(results, per_replication=pd.DataFrame(rows))
+
+
+def heads_gap(results: Results) -> int:
+    heads = results.costs.groupby("variant")["heads"].sum()
+    return int(heads["five_levels"] - heads["three_levels"])
+
+
+def test_findings_state_a_clear_difference(results: Results) -> None:
+    crafted = paired(results, [100.0, 110.0, 120.0], [50.0, 61.0, 69.0])
+    (sentence,) = report.findings(crafted)
+    half_width = stats.t.ppf(0.975, 2) * 1.0 / np.sqrt(3)  # differences -50, -49, -51
+    assert sentence.startswith("three_levels cut p95 supply order delivery")
+    assert "from 110.0 min to 60.0 min" in sentence
+    assert f"-50.0 min ± {half_width:.1f} min" in sentence
+    assert f"with {heads_gap(results)} fewer heads" in sentence
+    assert "no clear difference" not in sentence
+
+
+def test_findings_state_a_lengthening_in_hours(results: Results) -> None:
+    crafted = paired(results, [600.0, 620.0, 640.0], [900.0, 925.0, 935.0])
+    (sentence,) = report.findings(crafted)
+    assert sentence.startswith("three_levels lengthened p95 supply order delivery")
+    assert "from 10.3 h to 15.3 h" in sentence
+
+
+def test_findings_say_no_clear_difference_when_the_interval_straddles_zero(
+        results: Results) -> None:
+    crafted = paired(results, [100.0, 110.0, 120.0], [110.0, 98.0, 123.0])
+    (sentence,) = report.findings(crafted)
+    assert sentence.startswith("three_levels: no clear difference in p95 supply order")
+    assert "includes zero" in sentence
+
+
+def test_findings_pair_by_replication_not_by_pooling(results: Results) -> None:
+    # Replications differ a lot, but three_levels is 5 min faster in every one of them:
+    # overlapping marginal CIs, yet a clear paired difference.
+    crafted = paired(results, [100.0, 300.0, 500.0], [95.0, 294.0, 496.0])
+    (sentence,) = report.findings(crafted)
+    assert sentence.startswith("three_levels cut")
+
+
+def test_findings_with_one_replication_cannot_tell(results: Results) -> None:
+    (sentence,) = report.findings(paired(results, [100.0], [50.0]))
+    assert "no clear difference" in sentence
+    assert "too few" in sentence
+
+
+def test_findings_flag_a_household_group_that_waits_longer(results: Results) -> None:
+    crafted = paired(results, [100.0, 110.0, 120.0], [150.0, 161.0, 169.0],
+                     group="elderly", variants=("five_levels", "five_levels"))
+    sentences = report.findings(crafted)
+    assert any(s.startswith("Under five_levels, elderly households waited longer")
+               for s in sentences), sentences
+    calm = paired(results, [100.0, 110.0, 120.0], [90.0, 112.0, 121.0],
+                  group="elderly", variants=("five_levels", "five_levels"))
+    assert not any("waited longer" in s for s in report.findings(calm))
