@@ -99,11 +99,11 @@ def summary_text(results: Results, out: Path) -> str:
     rows = summary[summary["household_group"] == "all"]
     lines = [f"{results.scenario.name}: {results.scenario.replications} replication(s) × "
              f"{len(results.variants)} variant(s); response in minutes, mean ± 95% CI"]
-    header = f"{'variant':<22}{'flow':<10}{'kind':<10}{'n':>8}{'mean':>16}{'p95':>16}{'in target':>11}"
-    lines.append(header)
+    lines.append(f"{'variant':<26}{'flow':<10}{'kind':<10}{'n':>8}{'mean':>16}{'p95':>16}"
+                 f"{'in target':>11}")
     for row in rows.itertuples():
         lines.append(
-            f"{row.variant:<22}{row.flow:<10}{row.kind:<10}{row.n:>8.0f}"
+            f"{row.variant:<26}{row.flow:<10}{row.kind:<10}{row.n:>8.0f}"
             f"{_pm(row.mean, row.mean_hw):>16}{_pm(row.p95, row.p95_hw):>16}"
             f"{_share(row.within_target):>11}")
     balanced = bool(results.conservation["balanced"].all()) if len(results.conservation) else True

@@ -30,7 +30,9 @@ class Grant(simpy.Event):
     """A request for one staff member; succeeds when the member is assigned."""
 
     def __init__(self, station: Station, priority: float, preempt: bool) -> None:
-        super().__init__(station.env)
+        # simpy.Event.__init__ inlined: a grant is made for every task of the drill.
+        self.env = station.env
+        self.callbacks = []
         station.sequence += 1
         self.key = (priority, station.sequence)
         self.preempt = preempt

@@ -39,6 +39,20 @@ class EventLog:
             self.stages.append((request_id, stage, node, level, start, end))
             self._cursor[request_id] = end
 
+    def hop(self, request_id: int, stage: str, node: str, level: int, granted: float,
+            end: float) -> None:
+        """Close a wait for ``node`` (``queue``, until ``granted``) and its work (until ``end``)."""
+        cursor = self._cursor
+        start = cursor[request_id]
+        if granted > start:
+            self.stages.append((request_id, "queue", node, level, start, granted))
+            start = granted
+        if end > start:
+            self.stages.append((request_id, stage, node, level, start, end))
+            cursor[request_id] = end
+        else:
+            cursor[request_id] = start
+
     def stage_many(self, items: list[tuple], stage: str, node: str, level: int,
                    end: float) -> None:
         """Close the current stage of every request in ``items`` (id first) at ``end``."""

@@ -112,7 +112,7 @@ def ecdf_figure(results: Results, flow: str) -> Figure:
                     color=_colour(i), label=f"{variant} ({len(times)}/{created} answered)")
         if np.isfinite(target):
             ax.axvline(target / scale, color="black", linestyle="--", linewidth=1,
-                       label=f"target {target / scale:g} {unit}")
+                       label=f"target {_readable(target)}")
         ax.set(xlim=(0, right), ylim=(0, 1.02), xlabel=f"response time ({unit})",
                ylabel="share answered within t")
         ax.legend(loc="lower right")
@@ -152,7 +152,7 @@ def p95_figure(results: Results) -> Figure:
                         va="bottom", fontsize=7, xytext=(0, 3), textcoords="offset points")
         top = np.nanmax([np.nanmax(values + upper), target / scale])
         if np.isfinite(target):
-            _target_line(ax, target / scale, f"target {target / scale:g} {unit}")
+            _target_line(ax, target / scale, f"target {_readable(target)}")
         ax.set_ylim(0, top * 1.15 or 1)
         ax.set_xticks(x, part.index, rotation=20 if len(x) > 3 else 0,
                       ha="right" if len(x) > 3 else "center")
@@ -192,8 +192,9 @@ def stages_figure(results: Results) -> Figure:
         ax.set_xlim(0, left.max() * 1.15 or 1)
         ax.set_xlabel(f"mean time per answered request ({unit})")
         ax.set_title(f"{flow} · {kind}")
-    figure.legend(handles=[Patch(color=colours[s], label=s) for s in stages], loc="outside lower "
-                  "center", ncols=min(len(stages), 8) or 1, title="stage")
+    if stages:
+        figure.legend(handles=[Patch(color=colours[s], label=s) for s in stages],
+                      loc="outside lower center", ncols=min(len(stages), 8), title="stage")
     figure.suptitle("Where the time goes: mean time per stage (answered requests)")
     return figure
 
@@ -264,7 +265,7 @@ def tradeoff_figure(results: Results) -> Figure:
                         fontsize=8)
             top = max(top, value + hw)
         if np.isfinite(target):
-            _target_line(ax, target / scale, f"target {target / scale:g} {unit}")
+            _target_line(ax, target / scale, f"target {_readable(target)}")
         ax.margins(x=0.35)
         ax.set_ylim(0, top * 1.15 or 1)
         ax.set(xlabel="heads in the chain (all levels)", ylabel=f"p95 response ({unit})",
@@ -382,11 +383,17 @@ def _panels(n: int, ncols: int = 3, panel: tuple[float, float] = (4.2, 3.2)
     n = max(n, 1)
     cols = min(n, ncols)
     rows = math.ceil(n / cols)
-    figure = Figure(figsize=(panel[0] * cols, panel[1] * rows + 0.6), layout="constrained")
+    figure = Figure(figsize=(max(panel[0] * cols, 7.0), panel[1] * rows + 0.6),
+                    layout="constrained")
     axes = list(np.atleast_1d(figure.subplots(rows, cols, squeeze=False).ravel()))
     for ax in axes[n:]:
         ax.set_visible(False)
     return figure, axes[:n]
+
+
+def _readable(minutes: float) -> str:
+    scale, unit = time_unit(minutes)
+    return f"{minutes / scale:.3g} {unit}"
 
 
 def _target_line(ax, y: float, label: str) -> None:  # noqa: ANN001 - a matplotlib Axes

@@ -30,7 +30,8 @@ CAPTIONS = {
             "replications); the dashed line is the target.",
     "p95": "p95 response time per variant, mean over replications with its 95% CI.",
     "stages": "Where the time goes: mean time per stage for answered requests.",
-    "utilisation": "Head utilisation by level: the share of its staff time over the horizon each head was busy.",
+    "utilisation": "Head utilisation by level: the share of its staff's time over the horizon "
+                   "each head was busy.",
     "tradeoff": "The planner's trade-off: heads recruited against p95 response.",
     "chain": "The chain drawn down to the grid level, each grid annotated with the heads "
              "and households below it.",
@@ -213,7 +214,8 @@ def _costs(results: Results) -> str:
     heads = costs.pivot_table(index="variant", columns="level", values="heads", aggfunc="sum",
                               sort=False).reindex(index=results.variants, columns=list(LEVELS))
     people = costs.groupby("variant", sort=False)["people"].sum()
-    rows = [[variant, *(f"{int(v):,}" if v == v and v else "—" for v in heads.loc[variant]),
+    rows = [[variant, *(f"{int(v):,}" if pd.notna(v) and v > 0 else "—"
+                        for v in heads.loc[variant]),
              f"{int(heads.loc[variant].sum()):,}", f"{int(people.get(variant, 0)):,}"]
             for variant in results.variants]
     return ("<h2>What each variant costs</h2><p class='note'>Heads per level (— : level "

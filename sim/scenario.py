@@ -202,7 +202,7 @@ class Depot(Strict):
 
     teams: int = Field(ge=1)
     pack_per_order: Distribution
-    stock: int | None = Field(None, ge=0, description="orders in stock at lockdown; none = no limit")
+    stock: int | None = Field(None, ge=0, description="orders in stock at start; none = no limit")
     restock_every: Minutes | None = Field(None, gt=0)
     restock_amount: int = Field(0, ge=0)
 

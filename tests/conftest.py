@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -48,17 +49,12 @@ def run_cli(*args: object, timeout: float = 120) -> subprocess.CompletedProcess:
                           text=True, timeout=timeout, check=False)
 
 
-def run_cli_many(commands: Sequence[Sequence[object]],
-                 timeout: float = 120) -> list[subprocess.CompletedProcess]:
-    """Run several CLI invocations at once (they are independent) and wait for all."""
-    procs = [subprocess.Popen(cli_command(*args), cwd=ROOT, env=cli_env(), text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-             for args in commands]
-    done = []
-    for args, proc in zip(commands, procs, strict=True):
-        out, err = proc.communicate(timeout=timeout)
-        done.append(subprocess.CompletedProcess(cli_command(*args), proc.returncode, out, err))
-    return done
+def run_cli_many(commands: Sequence[Sequence[object]], timeout: float = 120,
+                 parallel: int | None = None) -> list[subprocess.CompletedProcess]:
+    """Run several independent CLI invocations, ``parallel`` at a time (default: cores)."""
+    limit = max(1, parallel or os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=limit) as pool:
+        return list(pool.map(lambda args: run_cli(*args, timeout=timeout), commands))
 
 
 @pytest.fixture

@@ -82,14 +82,12 @@ class EmergencyFlow:
             for station in self.up[hh]:
                 granted = yield from serve(env, station, kind, severity.preempt,
                                            ((relay[station.level - 1], None),))
-                log.stage(rid, "queue", station.name, station.level, granted)
-                log.stage(rid, "relay", station.name, station.level, env.now)
+                log.hop(rid, "relay", station.name, station.level, granted, env.now)
         if severity.responder == "head":
             walk = drill.walk_min(nearest.x_m, nearest.floor, household.x_m, household.floor)
             granted = yield from serve(env, nearest, kind, severity.preempt,
                                        ((walk + times["attend"][i], None),))
-            log.stage(rid, "queue", nearest.name, nearest.level, granted)
-            log.stage(rid, "attend", nearest.name, nearest.level, env.now)
+            log.hop(rid, "attend", nearest.name, nearest.level, granted, env.now)
             log.complete(rid, env.now)
             return
         yield from self._ambulance(i, rid, kind, household, nearest)
@@ -101,8 +99,7 @@ class EmergencyFlow:
         times = self.arrivals.times
         dispatch = drill.dispatch
         granted = yield from serve(env, dispatch, kind, False, ((times["handle"][i], None),))
-        log.stage(rid, "queue", dispatch.name, 0, granted)
-        log.stage(rid, "dispatch", dispatch.name, 0, env.now)
+        log.hop(rid, "dispatch", dispatch.name, 0, granted, env.now)
 
         fleet = drill.ambulances
         fleet.tasks += 1

@@ -99,8 +99,7 @@ class SupplyFlow:
         for station in self.up[hh]:
             granted = yield from serve(env, station, self.priority, False,
                                        ((relay[station.level - 1], None),))
-            log.stage(rid, "queue", station.name, station.level, granted)
-            log.stage(rid, "relay", station.name, station.level, env.now)
+            log.hop(rid, "relay", station.name, station.level, granted, env.now)
         if self.params.collect_only:
             log.complete(rid, env.now)
             return
