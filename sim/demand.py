@@ -64,13 +64,24 @@ class HouseholdTable:
 
 @dataclass(frozen=True)
 class Arrivals:
-    """Requests of one flow: times, households, kinds and per-request service times."""
+    """Requests of one flow: times, households, kinds and per-request service times.
 
-    time: np.ndarray
-    household: np.ndarray
-    kind: np.ndarray  # index into the flow's kinds
-    relay: np.ndarray  # (n, 5): relay time at each level, L1..L5
-    times: dict[str, np.ndarray]  # other per-request draws by name
+    Plain Python lists and floats, not numpy: the event loop does arithmetic on them,
+    and numpy scalars would make every clock value a slower ``np.float64``.
+    """
+
+    time: list[float]
+    household: list[int]
+    kind: list[int]  # index into the flow's kinds
+    relay: list[list[float]]  # per request: relay time at each level, L1..L5
+    times: dict[str, list[float]]  # other per-request draws by name
+
+    @classmethod
+    def from_arrays(cls, time: np.ndarray, household: np.ndarray, kind: np.ndarray,
+                    relay: np.ndarray, times: dict[str, np.ndarray]) -> Arrivals:
+        """Convert numpy draws into the plain lists the model uses."""
+        return cls(time.tolist(), household.tolist(), kind.tolist(), relay.tolist(),
+                   {name: values.tolist() for name, values in times.items()})
 
     def __len__(self) -> int:
         return len(self.time)
@@ -96,7 +107,7 @@ def supply_orders(scenario: Scenario, table: HouseholdTable, replication: int) -
         "handover": supply.carry.handover.sample(times_rng, n),
     }
     relay = _relay(scenario, times_rng, n)
-    return Arrivals(time, household, kind, relay, times)
+    return Arrivals.from_arrays(time, household, kind, relay, times)
 
 
 def package_times(scenario: Scenario, table: HouseholdTable, replication: int) -> dict:
@@ -104,8 +115,8 @@ def package_times(scenario: Scenario, table: HouseholdTable, replication: int) -
     rng = stream(scenario.seed, replication, "packages")
     n = len(scenario.supply.packages.at) * len(table.people)
     return {
-        "pack": scenario.supply.depot.pack_per_order.sample(rng, n),
-        "handover": scenario.supply.carry.handover.sample(rng, n),
+        "pack": scenario.supply.depot.pack_per_order.sample(rng, n).tolist(),
+        "handover": scenario.supply.carry.handover.sample(rng, n).tolist(),
     }
 
 
@@ -135,7 +146,7 @@ def incidents(scenario: Scenario, table: HouseholdTable, replication: int) -> Ar
         "attend": attend,
     }
     relay = _relay(scenario, times_rng, n)
-    return Arrivals(time, household, kind, relay, times)
+    return Arrivals.from_arrays(time, household, kind, relay, times)
 
 
 def _poisson(

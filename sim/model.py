@@ -165,7 +165,7 @@ class Drill:
         pushes = sum(1 for at in self.scenario.supply.packages.at if at < self.scenario.horizon)
         if pushes:
             counts[("supply", "package")] = pushes * len(self.households)
-        kinds = np.bincount(self.emergency.arrivals.kind.astype(int),
+        kinds = np.bincount(np.asarray(self.emergency.arrivals.kind, dtype=int),
                             minlength=len(self.emergency.severities))
         for (name, _), count in zip(self.emergency.severities, kinds, strict=True):
             if count:

@@ -20,6 +20,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from sim import metrics
@@ -34,6 +35,7 @@ AREA_COLOURS = {"compound": "#4c72b0", "bungalow": "#dd8452", "commercial": "#55
                 "all": "#7f7f7f"}
 MAX_LEAVES = 60
 """Most leaves a chain figure draws before it stops one level higher."""
+_MARKERS = "osD^vPX*"
 _STYLE = {"font.size": 9, "axes.titlesize": 10, "axes.spines.top": False,
           "axes.spines.right": False, "legend.fontsize": 8, "legend.frameon": False}
 
@@ -168,7 +170,9 @@ def stages_figure(results: Results) -> Figure:
     keys = [k for k in flow_kinds(results)
             if ((breakdown["flow"] == k[0]) & (breakdown["kind"] == k[1])).any()]
     stages = sorted(breakdown["stage"].unique(), key=_stage_rank) if len(breakdown) else []
-    colours = {stage: matplotlib.colormaps["tab20"](i % 20) for i, stage in enumerate(stages)}
+    # the ten strong tab20 colours first, then their light partners
+    colours = {stage: matplotlib.colormaps["tab20"]((2 * i) % 20 + (2 * i) // 20 % 2)
+               for i, stage in enumerate(stages)}
     figure, axes = _panels(max(len(keys), 1), panel=(4.6, 0.5 + 0.45 * len(results.variants)))
     if not keys:
         _no_data(axes[0])
@@ -259,17 +263,19 @@ def tradeoff_figure(results: Results) -> Figure:
                 continue
             hw = np.nan_to_num(part.at[variant, "p95_hw"] / scale)
             x = heads.get(variant, math.nan)
-            ax.errorbar(x, value, yerr=[[min(hw, value)], [hw]], fmt="o", capsize=4,
-                        color=_colour(i))
-            ax.annotate(variant, (x, value), xytext=(6, 3), textcoords="offset points",
-                        fontsize=8)
+            ax.errorbar(x, value, yerr=[[min(hw, value)], [hw]], fmt=_MARKERS[i % 8],
+                        capsize=4, color=_colour(i), alpha=0.85)
             top = max(top, value + hw)
         if np.isfinite(target):
             _target_line(ax, target / scale, f"target {_readable(target)}")
-        ax.margins(x=0.35)
+        ax.set_xlim(0, max(heads.max(), 1) * 1.1)
         ax.set_ylim(0, top * 1.15 or 1)
         ax.set(xlabel="heads in the chain (all levels)", ylabel=f"p95 response ({unit})",
                title=f"{flow} · {kind}")
+    figure.legend(handles=[Line2D([], [], color=_colour(i), marker=_MARKERS[i % 8],
+                                  linestyle="none", label=f"{v} ({heads.get(v, 0):,} heads)")
+                           for i, v in enumerate(results.variants)],
+                  loc="outside lower center", ncols=min(len(results.variants), 5))
     figure.suptitle("Trade-off: heads recruited vs p95 response (95% CI)")
     return figure
 

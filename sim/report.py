@@ -37,6 +37,11 @@ CAPTIONS = {
              "and households below it.",
 }
 
+MATERIAL = 0.05
+"""A household group is flagged only when its p95 exceeds the overall p95 by more than
+this share (as well as beyond the confidence interval): a real but tiny gap is noise
+to a planner."""
+
 
 @dataclass(frozen=True)
 class Comparison:
@@ -263,6 +268,9 @@ def _p95_sentence(variant: str, reference: str, label: str, c: Comparison, heads
         return (f"{variant}: no clear difference in p95 {label} against {reference} "
                 f"({before} vs {after}), {heads}; {c.pairs} paired replication is too few "
                 "for a confidence interval.")
+    if c.difference == 0 and c.half_width == 0:
+        return (f"{variant}: the same p95 {label} as {reference} in all {c.pairs} "
+                f"replications ({before}), {heads}.")
     spread = f"{_signed(c.difference, unit)} ± {_duration(c.half_width, unit)}"
     if c.real:
         verb = "cut" if c.difference < 0 else "lengthened"
@@ -283,10 +291,11 @@ def _group_sentences(results: Results, flow: str, kind: str, label: str) -> list
     for variant in results.variants:
         for group in groups:
             c = compare(results, flow, kind, "p95", variant, variant, group=group)
-            if c is not None and c.real and c.difference > 0:
+            if c is not None and c.real and c.difference > MATERIAL * c.reference:
                 unit = time_unit(max(c.reference, c.value))
                 sentences.append(
-                    f"Under {variant}, {group} households waited longer for {label}: p95 "
+                    f"Under {variant}, {group.replace('_', ' ')} households waited longer "
+                    f"for {label}: p95 "
                     f"{_duration(c.value, unit)} against {_duration(c.reference, unit)} for "
                     f"all households ({_signed(c.difference, unit)} ± "
                     f"{_duration(c.half_width, unit)}).")

@@ -230,3 +230,11 @@ def test_findings_flag_a_household_group_that_waits_longer(results: Results) -> 
     calm = paired(results, [100.0, 110.0, 120.0], [90.0, 112.0, 121.0],
                   group="elderly", variants=("five_levels", "five_levels"))
     assert not any("waited longer" in s for s in report.findings(calm))
+    tiny = paired(results, [100.0, 110.0, 120.0], [101.0, 111.1, 120.9],
+                  group="elderly", variants=("five_levels", "five_levels"))
+    assert not any("waited longer" in s for s in report.findings(tiny))
+
+
+def test_findings_say_identical_when_every_replication_agrees(results: Results) -> None:
+    (sentence,) = report.findings(paired(results, [100.0, 110.0], [100.0, 110.0]))
+    assert sentence.startswith("three_levels: the same p95 supply order delivery as five_levels")

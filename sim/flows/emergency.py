@@ -59,8 +59,8 @@ class EmergencyFlow:
             delay = arrivals.time[i] - env.now
             if delay > 0:
                 yield env.timeout(delay)
-            hh = int(arrivals.household[i])
-            kind = int(arrivals.kind[i])
+            hh = arrivals.household[i]
+            kind = arrivals.kind[i]
             rid = log.new("emergency", self.severities[kind][0], hh, env.now)
             env.process(self._incident(i, rid, hh, kind))
 

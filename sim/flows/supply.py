@@ -84,7 +84,7 @@ class SupplyFlow:
             delay = orders.time[i] - env.now
             if delay > 0:
                 yield env.timeout(delay)
-            hh = int(orders.household[i])
+            hh = orders.household[i]
             rid = log.new("supply", "order", hh, env.now)
             env.process(self._order(i, rid, hh))
 
