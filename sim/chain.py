@@ -16,6 +16,8 @@ carry ``staff``; households carry ``index``, ``people`` and ``group``.
 
 from __future__ import annotations
 
+import weakref
+
 import networkx as nx
 import numpy as np
 
@@ -23,6 +25,7 @@ from sim.scenario import LEVELS, ROLES, Area, Scenario, Variant
 
 DISPATCH = "dispatch"
 HOUSEHOLD_LEVEL = 6
+_HOUSEHOLD_TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _PREFIX = {"zone": "Z", "community": "C", "grid": "G", "building": "B", "floor": "F"}
 
 
@@ -150,6 +153,21 @@ def heads_above(graph: nx.DiGraph, node: str) -> list[str]:
         path.append(parent)
         parent = next(iter(graph.predecessors(parent)), None)
     return path
+
+
+def household_table(graph: nx.DiGraph) -> list[tuple]:
+    """Per household, by index: (node, data, heads above nearest first, grid head).
+
+    Computed once per graph object and kept while the graph lives: every replication
+    of a variant builds its model from the same table. Do not modify a graph after
+    a model has been built from it.
+    """
+    table = _HOUSEHOLD_TABLES.get(graph)
+    if table is None:
+        table = [(node, graph.nodes[node], tuple(heads_above(graph, node)), grid_of(graph, node))
+                 for node in households(graph)]
+        _HOUSEHOLD_TABLES[graph] = table
+    return table
 
 
 def grid_of(graph: nx.DiGraph, node: str) -> str:

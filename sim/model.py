@@ -175,21 +175,17 @@ class Drill:
     # ---- building ---------------------------------------------------------------------------
 
     def _households(self) -> list[Household]:
-        graph = self.graph
         groups = {name: g for g, name in enumerate(self.group_names)}
-        found = []
-        for node in chains.households(graph):
-            data = graph.nodes[node]
-            path = tuple(self.stations[h] for h in chains.heads_above(graph, node))
-            found.append(Household(data["index"], node, groups[data["group"]], data["x_m"],
-                                   data["floor"], data["area"], chains.grid_of(graph, node),
-                                   path))
-        return found
+        stations = self.stations
+        return [Household(data["index"], node, groups[data["group"]], data["x_m"], data["floor"],
+                          data["area"], grid, tuple(stations[h] for h in path))
+                for node, data, path, grid in chains.household_table(self.graph)]
 
     def _schedule_off_duty(self) -> None:
         """Off-duty windows per head: the level's, plus day-job hours for a share of heads."""
         rng = stream(self.scenario.seed, self.replication, "staffing")
         horizon = self.scenario.horizon
+        intervals: dict[tuple, list[tuple[float, float]]] = {}
         for level in LEVELS:
             params = self.scenario.head_level(level)
             windows = [parse_window(w) for w in params.off_duty]
@@ -198,8 +194,8 @@ class Drill:
             job = params.day_job
             has_job = (rng.random(len(stations)) < job.share) if job else [False] * len(stations)
             for station, with_job in zip(stations, has_job, strict=True):
-                mine = windows + ([parse_window(job.hours)] if with_job else [])
+                mine = tuple(windows + ([parse_window(job.hours)] if with_job else []))
                 if mine:
-                    off_duty(self.env, station,
-                             daily_windows(mine, self.start_clock, horizon),
-                             self.off_duty_priority)
+                    if mine not in intervals:
+                        intervals[mine] = daily_windows(mine, self.start_clock, horizon)
+                    off_duty(self.env, station, intervals[mine], self.off_duty_priority)

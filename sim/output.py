@@ -18,7 +18,7 @@ import pandas as pd
 
 from sim.experiment import Results
 
-FLOAT_FORMAT = "%.4f"
+DECIMALS = 4
 
 
 def write_results(results: Results, out: Path, figures: bool = True) -> Path:
@@ -47,7 +47,7 @@ def _write_all(results: Results, folder: Path, figures: bool) -> None:
         "stage_breakdown.csv": results.stage_breakdown,
     }
     for name, table in tables.items():
-        table.to_csv(folder / name, index=False, float_format=FLOAT_FORMAT)
+        write_csv(table, folder / name)
     (folder / "summary.json").write_text(summary_json(results), encoding="utf-8")
     (folder / "scenario.resolved.yaml").write_text(results.scenario.to_yaml(), encoding="utf-8")
     if figures:
@@ -55,6 +55,12 @@ def _write_all(results: Results, folder: Path, figures: bool) -> None:
 
         paths = plots.write_figures(results, folder / "figures")
         report.write_report(results, paths, folder / "report.html")
+
+
+def write_csv(table: pd.DataFrame, path: Path) -> None:
+    """Write ``table`` with floats rounded to ``DECIMALS`` places (exact, fast and stable)."""
+    floats = table.select_dtypes("float").columns
+    table.assign(**{c: table[c].round(DECIMALS) for c in floats}).to_csv(path, index=False)
 
 
 def summary_json(results: Results) -> str:
