@@ -29,12 +29,15 @@ Step = tuple[float, Callable[[float], None] | None]
 class Grant(simpy.Event):
     """A request for one staff member; succeeds when the member is assigned."""
 
-    def __init__(self, station: Station, priority: float, preempt: bool) -> None:
+    def __init__(self, station: Station, priority: float, preempt: bool,
+                 key: tuple | None = None) -> None:
         # simpy.Event.__init__ inlined: a grant is made for every task of the drill.
         self.env = station.env
         self.callbacks = []
-        station.sequence += 1
-        self.key = (priority, station.sequence)
+        if key is None:
+            station.sequence += 1
+            key = (priority, station.sequence)
+        self.key = key
         self.preempt = preempt
         self.proc = station.env.active_process
         self.usage_since = -1.0
@@ -63,9 +66,14 @@ class Station:
         """Staff members busy now."""
         return len(self.users)
 
-    def request(self, priority: float = 0, preempt: bool = False) -> Grant:
-        """Ask for one staff member; lower ``priority`` goes first."""
-        grant = Grant(self, priority, preempt)
+    def request(self, priority: float = 0, preempt: bool = False,
+                key: tuple | None = None) -> Grant:
+        """Ask for one staff member; lower ``priority`` goes first.
+
+        ``key`` re-uses the place of an earlier request (a pre-empted task asking
+        again keeps its turn ahead of later arrivals of its class).
+        """
+        grant = Grant(self, priority, preempt, key)
         users = self.users
         if len(users) < self.capacity:
             self._assign(grant)
@@ -121,8 +129,10 @@ def serve(
     granted = -1.0
     index = 0
     remaining = steps[0][0]
+    key = None
     while True:
-        request = station.request(priority, preempt)
+        request = station.request(priority, preempt, key)
+        key = request.key
         start = -1.0
         try:
             yield request

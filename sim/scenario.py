@@ -66,7 +66,8 @@ NoTime = Fixed(value=0)
 class Strict(BaseModel):
     """Base for every scenario section: frozen, unknown keys rejected."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
+                              allow_inf_nan=False)
 
 
 class IntRange(Strict):
@@ -403,9 +404,14 @@ def scenario_from_dict(data: object, source: str = "<scenario>", **overrides: ob
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(f"{source}: {_first_error(exc)}") from None
+        raise ScenarioError(_one_line(f"{source}: {_first_error(exc)}")) from None
     except (ValueError, TypeError, OverflowError) as exc:
-        raise ScenarioError(f"{source}: {exc}") from None
+        raise ScenarioError(_one_line(f"{source}: {exc}")) from None
+
+
+def _one_line(message: str) -> str:
+    """Escape line breaks and other unprintable characters (keys may hold any text)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -26,14 +26,22 @@ system over ``[warmup, horizon]`` against arrival rate × mean time in system.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from sim.distributions import Exponential
+from sim.distributions import (
+    Distribution,
+    Empirical,
+    Exponential,
+    Fixed,
+    Lognormal,
+    Triangular,
+    Uniform,
+)
 from sim.experiment import run_one
 from sim.log import COMPLETED
 from sim.metrics import mean_ci
@@ -111,7 +119,8 @@ def relaxation_time(arrival_rate: float, service_rate: float, servers: int = 1) 
 def _priority_loads(rates: Sequence[float], means: Sequence[float]) -> list[float]:
     if len(rates) != len(means) or not rates:
         raise ValueError("give one arrival rate and one mean service time per class")
-    cumulative = list(np.cumsum([lam * m for lam, m in zip(rates, means, strict=True)]))
+    cumulative = [float(x) for x in np.cumsum([lam * m for lam, m in
+                                                zip(rates, means, strict=True)])]
     if cumulative[-1] >= 1:
         raise ValueError(f"unstable queue: utilisation {cumulative[-1]:g} >= 1")
     return [0.0, *cumulative]
@@ -145,6 +154,25 @@ def priority_preemptive_times(rates: Sequence[float], means: Sequence[float],
         times.append(means[k] / (1 - sigma[k])
                      + residual / ((1 - sigma[k]) * (1 - sigma[k + 1])))
     return times
+
+
+def second_moment(dist: Distribution) -> float:
+    """Return E[S²] of a scenario distribution, in minutes²."""
+    if isinstance(dist, Exponential):
+        return 2 * dist.mean ** 2
+    if isinstance(dist, Fixed):
+        return dist.value ** 2
+    if isinstance(dist, Uniform):
+        return (dist.low ** 2 + dist.low * dist.high + dist.high ** 2) / 3
+    if isinstance(dist, Triangular):
+        a, c, b = dist.low, dist.mode, dist.high
+        return (a * a + b * b + c * c + a * b + a * c + b * c) / 6
+    if isinstance(dist, Lognormal):
+        return dist.mean ** 2 + dist.sd ** 2
+    if isinstance(dist, Empirical):
+        weights = np.ones(len(dist.values)) if dist.weights is None else np.array(dist.weights)
+        return float(np.average(np.square(dist.values), weights=weights))
+    raise TypeError(f"no second moment for {type(dist).__name__}")
 
 
 # ---- what a validation scenario is --------------------------------------------------------------
@@ -194,9 +222,11 @@ def textbook(scenario: Scenario) -> Textbook:
     Supply orders with ``collect_only`` relayed from the floor head up to
     ``collect_level`` form one M/M/c queue (``floor``) or a tandem Jackson line.
     With emergencies attended by the floor head (one severity, ``report: direct``,
-    ``responder: head``, door walk zero) the single floor head is an M/M/1 priority
-    queue: emergencies first, supply orders second, pre-emptive if the severity
-    ``preempt``\\ s.
+    ``responder: head``, door walk zero) the single floor head is an M/G/1 priority
+    queue: emergencies first, supply orders second, pre-emptive if the severity has
+    ``preempt: true``. Relay and attend times must be exponential, except in the
+    priority cases, whose formulas (Cobham's, and pre-emptive resume) take any
+    service time distribution through its second moment.
     """
     broken = _broken_assumptions(scenario)
     if broken:
@@ -233,18 +263,22 @@ def textbook(scenario: Scenario) -> Textbook:
         severity_name, severity = next(iter(emergency.severities.items()))
         rates = [incident_rate, order_rate]
         means = [severity.attend.mean, 1 / stations[0][0]]
-        second = [2 * m * m for m in means]  # exponential: E[S²] = 2 E[S]²
-        params["λ₁ emergencies"] = f"{incident_rate:g}/min, attend 1/μ₁={means[0]:g} min"
-        params["λ₂ orders"] = f"{order_rate:g}/min, relay 1/μ₂={means[1]:g} min"
+        second = [second_moment(severity.attend), second_moment(scenario.heads.floor.relay)]
+        markovian = all(isinstance(d, Exponential)
+                        for d in (severity.attend, scenario.heads.floor.relay))
+        queue = "M/M/1" if markovian else "M/G/1"
+        params["λ₁ emergencies"] = (f"{incident_rate:g}/min, attend "
+                                     f"{_describe(severity.attend)}")
+        params["λ₂ orders"] = f"{order_rate:g}/min, relay {_describe(scenario.heads.floor.relay)}"
         params["ρ₁, ρ₂"] = f"{rates[0] * means[0]:.3g}, {rates[1] * means[1]:.3g}"
         if severity.preempt:
-            model = "M/M/1 pre-emptive-resume priority (2 classes)"
+            model = f"{queue} pre-emptive-resume priority (2 classes)"
             times = priority_preemptive_times(rates, means, second)
             quantities = [Quantity("emergency", severity_name, "wait", times[0] - means[0]),
                           Quantity("emergency", severity_name, "time", times[0]),
                           Quantity("supply", "order", "time", times[1])]
         else:
-            model = "M/M/1 non-pre-emptive priority (2 classes)"
+            model = f"{queue} non-pre-emptive priority (2 classes)"
             waits = priority_nonpreemptive_waits(rates, means, second)
             quantities = [Quantity("emergency", severity_name, "wait", waits[0]),
                           Quantity("emergency", severity_name, "time", waits[0] + means[0]),
@@ -267,8 +301,22 @@ def textbook(scenario: Scenario) -> Textbook:
     return found
 
 
+def _describe(dist: Distribution) -> str:
+    if isinstance(dist, Exponential):
+        return f"exponential, mean {dist.mean:g} min"
+    if isinstance(dist, Fixed):
+        return f"fixed {dist.value:g} min"
+    if isinstance(dist, Uniform):
+        return f"uniform {dist.low:g}-{dist.high:g} min"
+    return f"{type(dist).__name__.lower()}, mean {dist.mean:g} min, E[S²] {second_moment(dist):g}"
+
+
 def _broken_assumptions(scenario: Scenario) -> list[str]:
     broken = []
+    emergency = scenario.emergency
+    severity = next(iter(emergency.severities.values()))
+    priority = emergency.enabled and emergency.per_1000_people_per_day > 0
+    general = priority  # the priority formulas take any service distribution
     areas = scenario.layout.areas
     if len(areas) != 1:
         broken.append("needs exactly one area")
@@ -293,22 +341,22 @@ def _broken_assumptions(scenario: Scenario) -> list[str]:
     if supply.packages.at:
         broken.append("needs no pushed packages")
     for level in LEVELS[LEVELS.index(supply.collect_level):]:
-        if not isinstance(scenario.head_level(level).relay, Exponential):
+        if not (general or isinstance(scenario.head_level(level).relay, Exponential)):
             broken.append(f"heads.{level}.relay must be exponential")
     if len(scenario.variants) != 1 or scenario.variants[0].drop_levels or \
             scenario.variants[0].households_per_head:
         broken.append("needs one variant with no transforms")
-    emergency = scenario.emergency
-    if emergency.enabled and emergency.per_1000_people_per_day > 0:
+    if priority:
         if emergency.profile is not None:
             broken.append("needs no emergency.profile")
         if len(emergency.severities) != 1:
             broken.append("needs a single severity")
-        severity = next(iter(emergency.severities.values()))
         if severity.report != "direct" or severity.responder != "head":
             broken.append("needs report: direct and responder: head")
-        if not isinstance(severity.attend, Exponential) or severity.patience is not None:
-            broken.append("needs an exponential attend time and no patience")
+        if not (general or isinstance(severity.attend, Exponential)):
+            broken.append("needs an exponential attend time")
+        if severity.patience is not None:
+            broken.append("needs no patience")
         if supply.collect_level != "floor" or scenario.heads.floor.staff != 1:
             broken.append("priority case needs collect_level: floor and one floor head person")
         if areas and areas[0].door_walk_m != 0:
@@ -316,7 +364,7 @@ def _broken_assumptions(scenario: Scenario) -> list[str]:
     return broken
 
 
-# ---- running the checks ---------------------------------------------------------------------------
+# ---- running the checks ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -444,7 +492,7 @@ def _case_result(book: Textbook, reps: list[dict]) -> CaseResult:
     return CaseResult(book, tuple(checks), little)
 
 
-# ---- Little's law on the event log ----------------------------------------------------------------
+# ---- Little's law on the event log -----------------------------------------------------------
 
 
 LITTLE_COLUMNS = ["flow", "requests", "L", "arrival_rate", "W", "lambda_W", "carry_in",

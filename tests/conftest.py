@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import yaml
@@ -55,6 +58,68 @@ def run_cli_many(commands: Sequence[Sequence[object]], timeout: float = 120,
     limit = max(1, parallel or os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=limit) as pool:
         return list(pool.map(lambda args: run_cli(*args, timeout=timeout), commands))
+
+
+# ---- CLI runs in the background ------------------------------------------------------------
+#
+# A test module may define ``cli_jobs(base: Path) -> dict[str, list]``: CLI invocations it
+# needs (name → arguments; ``base`` is a fresh folder for that module). Once collection
+# is done they start for every selected module, a few at a time on threads, so the
+# subprocesses run while in-process tests run; ``background_cli(request, name)`` waits for
+# one and returns its CompletedProcess.
+
+
+class _Background:
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1))
+        self.futures: dict[tuple[str, str], Future] = {}
+        self.base = Path(tempfile.mkdtemp(prefix="sim-cli-tests-"))
+
+    def start(self, module: ModuleType) -> None:
+        plan = getattr(module, "cli_jobs", None)
+        if plan is None:
+            return
+        folder = self.base / module.__name__.rpartition(".")[2]
+        folder.mkdir()
+        for name, args in plan(folder).items():
+            self.futures[(module.__name__, name)] = self.pool.submit(run_cli, *args)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+_BACKGROUND: _Background | None = None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    global _BACKGROUND
+    if session.config.option.collectonly:
+        return
+    modules = {id(item.module): item.module for item in session.items
+               if getattr(item, "module", None) is not None}
+    if not any(hasattr(m, "cli_jobs") for m in modules.values()):
+        return
+    _BACKGROUND = _Background()
+    for module in sorted(modules.values(), key=lambda m: m.__name__):
+        _BACKGROUND.start(module)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    global _BACKGROUND
+    if _BACKGROUND is not None:
+        _BACKGROUND.close()
+        _BACKGROUND = None
+
+
+def background_cli(request: pytest.FixtureRequest,
+                   name: str) -> tuple[subprocess.CompletedProcess, Path]:
+    """The finished CLI run ``name`` of the requesting module's ``cli_jobs``, and the
+    module's ``base`` folder that the job's paths were made under."""
+    assert _BACKGROUND is not None, "cli_jobs are started after collection"
+    module = request.module.__name__
+    proc = _BACKGROUND.futures[(module, name)].result()
+    return proc, _BACKGROUND.base / module.rpartition(".")[2]
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 The files live in ``tests/bad_inputs/``; ``expected.yaml`` there maps each to the
 fragments its message must contain. Every file goes through ``sim.cli.main``
 in-process; those listed under ``subprocess`` also run as
-``python -m sim FILE --out TMP --quiet`` (a few at a time, they are independent).
+``python -m sim FILE --out TMP --quiet`` (in the background, a few at a time).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import yaml
 
 from sim.cli import main
 
-from .conftest import ROOT, run_cli_many
+from .conftest import ROOT, background_cli
 
 BAD = Path(__file__).resolve().parent / "bad_inputs"
 TABLE = yaml.safe_load((BAD / "expected.yaml").read_text("utf-8"))
@@ -50,25 +50,16 @@ def _check(code: int, stdout: str, stderr: str, parent: Path, file_name: str,
     assert list(parent.iterdir()) == [], "nothing may be created at or beside --out"
 
 
-@pytest.fixture(scope="module")
-def cli_outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple]:
-    """name → (completed process, folder holding --out that must stay empty)."""
-    base = tmp_path_factory.mktemp("bad_inputs")
+def cli_jobs(base: Path) -> dict[str, list]:
+    """Started in the background after collection (see conftest): one run per file, each
+    with ``--out`` inside a folder of its own that must stay empty."""
     jobs = {}
     for name in SUBPROCESS:
         parent = base / Path(name).stem
         parent.mkdir()
-        jobs[name] = ([BAD.relative_to(ROOT) / name, "--out", parent / "sub" / "results",
-                       "--quiet"], parent)
-    done = run_cli_many([args for args, _ in jobs.values()])
-    return {name: (proc, parent) for (name, (_, parent)), proc in zip(jobs.items(), done,
-                                                                     strict=True)}
-
-
-@pytest.mark.parametrize("name", list(SUBPROCESS))
-def test_bad_file_cli_subprocess(cli_outcomes: dict[str, tuple], name: str) -> None:
-    proc, parent = cli_outcomes[name]
-    _check(proc.returncode, proc.stdout, proc.stderr, parent, name, SUBPROCESS[name])
+        jobs[name] = [BAD.relative_to(ROOT) / name, "--out", parent / "sub" / "results",
+                      "--quiet"]
+    return jobs
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))
@@ -77,6 +68,13 @@ def test_bad_file_cli_in_process(name: str, tmp_path: Path,
     code = main([str(BAD / name), "--out", str(tmp_path / "sub" / "results"), "--quiet"])
     captured = capsys.readouterr()
     _check(code, captured.out, captured.err, tmp_path, name, EXPECTED[name])
+
+
+@pytest.mark.parametrize("name", list(SUBPROCESS))
+def test_bad_file_cli_subprocess(request: pytest.FixtureRequest, name: str) -> None:
+    proc, base = background_cli(request, name)
+    _check(proc.returncode, proc.stdout, proc.stderr, base / Path(name).stem, name,
+           SUBPROCESS[name])
 
 
 def test_unknown_variant_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -20,7 +20,6 @@ from sim.distributions import (
 )
 
 
-
 class Holder(BaseModel):
     """A field typed like the scenario's random times (the shorthand works inside models)."""
 
