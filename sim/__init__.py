@@ -10,26 +10,37 @@ The public face, for notebooks and scripts::
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sim.chain import build_chain, chain_for_variant
-from sim.experiment import Results, run_experiment
-from sim.model import Drill
-from sim.output import write_results
-from sim.scenario import Scenario, ScenarioError, load_scenario
+if TYPE_CHECKING:  # the names below, imported on first use by __getattr__
+    from sim.chain import build_chain, chain_for_variant  # noqa: F401
+    from sim.experiment import Results, run_experiment  # noqa: F401
+    from sim.model import Drill  # noqa: F401
+    from sim.output import write_results  # noqa: F401
+    from sim.scenario import Scenario, ScenarioError, load_scenario  # noqa: F401
 
-__all__ = [
-    "Drill",
-    "Results",
-    "Scenario",
-    "ScenarioError",
-    "build_chain",
-    "chain_for_variant",
-    "load_scenario",
-    "run",
-    "run_experiment",
-    "write_results",
-]
+_HOMES = {
+    "Drill": "sim.model",
+    "Results": "sim.experiment",
+    "Scenario": "sim.scenario",
+    "ScenarioError": "sim.scenario",
+    "build_chain": "sim.chain",
+    "chain_for_variant": "sim.chain",
+    "load_scenario": "sim.scenario",
+    "run_experiment": "sim.experiment",
+    "write_results": "sim.output",
+}
+
+__all__ = sorted([*_HOMES, "run"])
+
+
+def __getattr__(name: str) -> object:
+    """Import the public names on first use, so ``python -m sim --help`` starts fast."""
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
 
 
 def run(
@@ -46,6 +57,9 @@ def run(
     ``seed`` and ``replications`` override the scenario's; other options go to
     :func:`run_experiment` (``dask_address``, ``stages``, ``variants``).
     """
+    from sim.experiment import run_experiment
+    from sim.scenario import Scenario, load_scenario
+
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     updates = {k: v for k, v in (("seed", seed), ("replications", replications)) if v is not None}

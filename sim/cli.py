@@ -13,10 +13,16 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sim.experiment import DASK_ENV, STAGES_KEPT, Results, run_experiment
-from sim.output import write_results
 from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.settings import DASK_ENV, STAGES_KEPT
+
+if TYPE_CHECKING:
+    from sim.experiment import Results
+
+# The run imports pandas, scipy and matplotlib only once the scenario has loaded, so that
+# --help, schema and bad input answer at once.
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -76,6 +82,9 @@ def run_command(argv: Sequence[str]) -> int:
     except ScenarioError as exc:
         return _fail(str(exc))
     out = args.out or Path("results") / scenario.name
+    from sim.experiment import run_experiment
+    from sim.output import write_results
+
     try:
         results = run_experiment(scenario, jobs=args.jobs, dask_address=args.dask,
                                  progress=not args.quiet, stages=args.stages,

@@ -25,9 +25,8 @@ from sim import metrics
 from sim.chain import build_chain, chain_for_variant, cost_table
 from sim.model import Drill, RunRecords
 from sim.scenario import Scenario
+from sim.settings import DASK_ENV, STAGES_KEPT
 
-DASK_ENV = "SIM_DASK_ADDRESS"
-STAGES_KEPT = ("first", "all", "none")
 _CHAINS: dict[tuple[str, str | None], nx.DiGraph] = {}
 
 

@@ -432,7 +432,8 @@ def _first_error(exc: ValidationError) -> str:
     if error["type"] == "missing":
         return f"missing key '{key}'{more}"
     value = error.get("input")
-    shown = "" if isinstance(value, (dict, list)) else f", got {value!r}"
+    already = "got " in message or repr(value) in message
+    shown = "" if isinstance(value, (dict, list)) or already else f", got {value!r}"
     return f"key '{key}': {message}{shown}{more}"
 
 

@@ -19,7 +19,7 @@ _UNIT_MIN = {
     "day": 1440.0,
     "days": 1440.0,
 }
-_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-z]+)?\s*$")
+_DURATION = re.compile(r"^\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-z]+)?\s*$")
 _CLOCK = re.compile(r"^\s*([01]?[0-9]|2[0-4]):([0-5][0-9])\s*$")
 MINUTES_PER_DAY = 1440.0
 
@@ -45,16 +45,6 @@ def parse_duration(value: object) -> float:
     if minutes < 0 or minutes != minutes or minutes == float("inf"):
         raise ValueError(f"a duration must be finite and not negative, got {value!r}")
     return minutes
-
-
-def format_duration(minutes: float) -> str:
-    """Render minutes back into the shortest exact readable duration."""
-    for unit, size in (("d", 1440.0), ("h", 60.0), ("min", 1.0)):
-        if minutes >= size and float(minutes / size).is_integer():
-            return f"{int(minutes / size)}{unit}"
-    if float(minutes * 60).is_integer():
-        return f"{int(minutes * 60)}s" if minutes < 1 else f"{minutes:g}min"
-    return f"{minutes:g}min"
 
 
 def parse_clock(value: str) -> float:

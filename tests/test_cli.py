@@ -188,7 +188,7 @@ def test_interrupted_run_writes_nothing(tmp_path: Path, monkeypatch: pytest.Monk
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sim.cli, "run_experiment", interrupted)
+    monkeypatch.setattr(sim.experiment, "run_experiment", interrupted)
     out = tmp_path / "out"
     assert main([str(SMALL), "--out", str(out), "--quiet", "--no-figures"]) == 130
     assert not out.exists()

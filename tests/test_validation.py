@@ -144,7 +144,7 @@ def test_textbook_takes_preemption_with_general_service() -> None:
     data["heads"]["floor"]["relay"] = {"dist": "fixed", "value": 1.0}
     from sim.scenario import scenario_from_dict
     model = textbook(scenario_from_dict(data))
-    assert "pre-emptive" in model.name
+    assert "pre-emptive-resume" in model.model
 
 
 def test_second_moments() -> None:
