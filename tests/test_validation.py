@@ -87,7 +87,7 @@ def results() -> dict:
 def test_cases_present() -> None:
     assert {"mm1_rho05", "mm1_rho07", "mm1_rho09", "mm3_rho05", "mm3_rho07", "mm3_rho09",
             "tandem", "priority_nonpreemptive", "priority_nonpreemptive_mg1",
-            "priority_preemptive"} <= set(CASES)
+            "priority_preemptive", "priority_preemptive_mg1"} <= set(CASES)
 
 
 @pytest.mark.parametrize("case", CASES)
