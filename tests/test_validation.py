@@ -48,20 +48,22 @@ from sim.chain import build_chain, chain_for_variant, households
 from sim.experiment import run_one
 from sim.heads import Station, serve
 from sim.model import REQUEST_COLUMNS, STAGE_COLUMNS, Drill
-from sim.scenario import load_scenario
-from sim.validation import (
-    BIAS_ALLOWANCE,
-    WARMUP_RELAXATIONS,
+from sim.queueing import (
     erlang_c,
     mmc_time,
     mmc_wait,
     priority_nonpreemptive_waits,
     priority_preemptive_times,
     relaxation_time,
-    run_cases,
     second_moment,
     tandem_time,
     tandem_wait,
+)
+from sim.scenario import load_scenario
+from sim.validation import (
+    BIAS_ALLOWANCE,
+    WARMUP_RELAXATIONS,
+    run_cases,
     textbook,
 )
 
