@@ -129,6 +129,7 @@ def gather(scenario: Scenario, runs: list[RunRecords], names: Sequence[str]) -> 
         [pd.DataFrame(cost_table(graph)).assign(variant=name) for name, graph in chains.items()],
         ignore_index=True)
     costs = costs[["variant", "level", "heads", "people", "households_per_head"]]
+    costs["variant_heads"] = costs.groupby("variant", sort=False)["heads"].transform("sum")
     totals = [run.extra["stage_totals"] for run in runs]
     return Results(
         scenario=scenario,
