@@ -64,33 +64,8 @@ class Strict(BaseModel):
                               allow_inf_nan=False)
 
 
-class IntRange(Strict):
-    """An integer drawn uniformly from ``min``..``max`` once per layout."""
-
-    min: int = Field(ge=1)
-    max: int = Field(ge=1)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_int(cls, value: object) -> object:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return {"min": value, "max": value}
-        if isinstance(value, list) and len(value) == 2:
-            return {"min": value[0], "max": value[1]}
-        return value
-
-    @model_validator(mode="after")
-    def _ordered(self) -> IntRange:
-        if self.max < self.min:
-            raise ValueError("needs min <= max")
-        return self
-
-
-class FloatRange(Strict):
-    """A length drawn uniformly from ``min``..``max`` once per layout."""
-
-    min: float = Field(ge=0)
-    max: float = Field(ge=0)
+class _Range(Strict):
+    """A value drawn uniformly from ``min``..``max`` once per layout; a bare number fixes it."""
 
     @model_validator(mode="before")
     @classmethod
@@ -102,10 +77,24 @@ class FloatRange(Strict):
         return value
 
     @model_validator(mode="after")
-    def _ordered(self) -> FloatRange:
+    def _ordered(self) -> _Range:
         if self.max < self.min:
             raise ValueError("needs min <= max")
         return self
+
+
+class IntRange(_Range):
+    """A whole number of households, drawn per sub-unit."""
+
+    min: int = Field(ge=1)
+    max: int = Field(ge=1)
+
+
+class FloatRange(_Range):
+    """A length in metres, drawn per unit."""
+
+    min: float = Field(ge=0)
+    max: float = Field(ge=0)
 
 
 class Area(Strict):

@@ -21,6 +21,7 @@ import simpy
 
 from sim.chain import level_number
 from sim.demand import Arrivals
+from sim.flows import feed
 from sim.heads import serve
 from sim.log import NO_AMBULANCE
 
@@ -51,18 +52,13 @@ class EmergencyFlow:
     def start(self) -> None:
         """Start the incident stream."""
         if len(self.arrivals):
-            self.env.process(self._arrivals())
+            self.env.process(feed(self.env, self.arrivals.time, self._arrive))
 
-    def _arrivals(self) -> Generator[simpy.Event, object, None]:
-        env, log, arrivals = self.env, self.log, self.arrivals
-        for i in range(len(arrivals)):
-            delay = arrivals.time[i] - env.now
-            if delay > 0:
-                yield env.timeout(delay)
-            hh = arrivals.household[i]
-            kind = arrivals.kind[i]
-            rid = log.new("emergency", self.severities[kind][0], hh, env.now)
-            env.process(self._incident(i, rid, hh, kind))
+    def _arrive(self, i: int) -> None:
+        hh = self.arrivals.household[i]
+        kind = self.arrivals.kind[i]
+        rid = self.log.new("emergency", self.severities[kind][0], hh, self.env.now)
+        self.env.process(self._incident(i, rid, hh, kind))
 
     def _incident(self, i: int, rid: int, hh: int,
                   kind: int) -> Generator[simpy.Event, object, None]:

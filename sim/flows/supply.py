@@ -19,6 +19,7 @@ import simpy
 
 from sim.chain import level_number
 from sim.demand import Arrivals, Draws
+from sim.flows import feed
 from sim.heads import Station, serve
 from sim.log import OUT_OF_STOCK
 from sim.units import parse_clock
@@ -66,7 +67,7 @@ class SupplyFlow:
         """Start the order stream, cutoffs, pushed packages and restocking."""
         env = self.env
         if len(self.orders):
-            env.process(self._arrivals())
+            env.process(feed(env, self.orders.time, self._arrive))
         if self.params.cutoffs and not self.params.collect_only:
             env.process(self._cutoffs())
         for push, at in enumerate(self.params.packages.at):
@@ -78,15 +79,10 @@ class SupplyFlow:
 
     # ---- orders up the chain -----------------------------------------------------------------
 
-    def _arrivals(self) -> Generator[simpy.Event, object, None]:
-        env, log, orders = self.env, self.log, self.orders
-        for i in range(len(orders)):
-            delay = orders.time[i] - env.now
-            if delay > 0:
-                yield env.timeout(delay)
-            hh = orders.household[i]
-            rid = log.new("supply", "order", hh, env.now)
-            env.process(self._order(i, rid, hh))
+    def _arrive(self, i: int) -> None:
+        hh = self.orders.household[i]
+        rid = self.log.new("supply", "order", hh, self.env.now)
+        self.env.process(self._order(i, rid, hh))
 
     def _order(self, i: int, rid: int, hh: int) -> Generator[simpy.Event, object, None]:
         env, log, orders = self.env, self.log, self.orders
