@@ -139,7 +139,7 @@ def gather(scenario: Scenario, runs: list[RunRecords], names: Sequence[str]) -> 
         heads=metrics.heads_frame(runs),
         resources=metrics.heads_frame(runs, beside=True),
         stage_totals=pd.concat(totals, ignore_index=True) if totals else pd.DataFrame(),
-        conservation=metrics.conservation(runs),
+        conservation=metrics.conservation(runs, requests),
         per_replication=per_replication,
         summary=metrics.summarise(per_replication, names, scenario.replications),
         costs=costs,

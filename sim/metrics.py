@@ -153,27 +153,40 @@ def _counts(part: pd.DataFrame) -> dict:
             "abandoned": abandoned, "conserved": created == completed + in_flight + abandoned}
 
 
-def conservation(runs: Iterable[RunRecords]) -> pd.DataFrame:
+def conservation(runs: Iterable[RunRecords],
+                 requests: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per run, flow and kind: arrivals drawn by the demand against requests in the log.
 
     ``balanced`` holds when every arrival became a request and every request is
-    completed, in flight, or abandoned for a known reason.
+    completed, in flight, or abandoned for a known reason. ``requests`` is the
+    runs' :func:`requests_frame`, if already built.
     """
-    rows = []
-    for run in runs:
-        requests = pd.DataFrame(run.requests, columns=REQUEST_COLUMNS)
-        arrivals = run.extra.get("arrivals", {})
-        keys = sorted(set(arrivals) | set(zip(requests["flow"], requests["kind"], strict=True)))
-        for flow, kind in keys:
-            part = requests[(requests["flow"] == flow) & (requests["kind"] == kind)]
-            counts = _counts(part)
-            expected = arrivals.get((flow, kind), 0)
-            rows.append({"variant": run.variant, "replication": run.replication, "flow": flow,
-                         "kind": kind, "arrivals": expected,
-                         **{k: counts[k] for k in ("created", "completed", "in_flight",
-                                                   "abandoned")},
-                         "balanced": counts["conserved"] and counts["created"] == expected})
-    return pd.DataFrame(rows)
+    runs = list(runs)
+    if requests is None:
+        requests = requests_frame(runs)
+    # Rows come run after run (requests_frame's order): number them by run.
+    run_of = np.repeat(np.arange(len(runs)), [len(run.requests) for run in runs])
+    status = requests["status"]
+    flags = pd.DataFrame({"_run": run_of, "flow": requests["flow"], "kind": requests["kind"],
+                          "created": 1, "completed": status.eq(COMPLETED).to_numpy(),
+                          "in_flight": status.eq(IN_FLIGHT).to_numpy(),
+                          "abandoned": status.isin(ABANDON_REASONS).to_numpy()})
+    counts = flags.groupby(["_run", "flow", "kind"]).sum()
+    expected = pd.DataFrame(
+        [(k, flow, kind, count)
+         for k, run in enumerate(runs)
+         for (flow, kind), count in run.extra.get("arrivals", {}).items()],
+        columns=["_run", "flow", "kind", "arrivals"]).set_index(["_run", "flow", "kind"])
+    table = expected.join(counts, how="outer").fillna(0).astype(int).reset_index()
+    table = table.sort_values(["_run", "flow", "kind"], kind="stable")
+    table.insert(0, "replication", [runs[k].replication for k in table["_run"]])
+    table.insert(0, "variant", [runs[k].variant for k in table["_run"]])
+    table["balanced"] = (
+        (table["created"] == table["completed"] + table["in_flight"] + table["abandoned"])
+        & (table["created"] == table["arrivals"]))
+    columns = [*KEYS, "flow", "kind", "arrivals", "created", "completed", "in_flight",
+               "abandoned", "balanced"]
+    return table[columns].reset_index(drop=True)
 
 
 def _statistics(part: pd.DataFrame, target: float, horizon: float) -> dict:
