@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import networkx as nx
 import pandas as pd
@@ -45,8 +45,6 @@ class Results:
     per_replication: pd.DataFrame
     summary: pd.DataFrame
     costs: pd.DataFrame
-    events: int = 0
-    notes: list[str] = field(default_factory=list)
 
     @property
     def variants(self) -> list[str]:

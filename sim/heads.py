@@ -50,10 +50,14 @@ def _key(grant: Grant) -> tuple:
 class Station:
     """A staffed server with priority and pre-emption that monitors itself."""
 
-    def __init__(self, env: simpy.Environment, name: str, capacity: int) -> None:
+    def __init__(self, env: simpy.Environment, name: str, capacity: int, level: int = 0,
+                 x_m: float = 0.0, floor: int = 1) -> None:
         self.env = env
         self.name = name
         self.capacity = capacity
+        self.level = level  # 1-5 for heads, 0 for the depot, fleets and dispatch
+        self.x_m = x_m  # access point: metres from the grid gate, and storey
+        self.floor = floor
         self.users: list[Grant] = []
         self.queue: list[Grant] = []
         self.sequence = 0

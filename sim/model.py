@@ -52,7 +52,6 @@ class RunRecords:
     stages: list[tuple]
     heads: list[tuple]
     resources: list[tuple]
-    events: int = 0
     extra: dict = field(default_factory=dict)
 
 
@@ -100,11 +99,8 @@ class Drill:
         self.stations: dict[str, Station] = {}
         for node in chains.heads(graph):
             data = graph.nodes[node]
-            station = Station(self.env, node, data["staff"])
-            station.level = data["level"]
-            station.x_m = data["x_m"]
-            station.floor = data["floor"]
-            self.stations[node] = station
+            self.stations[node] = Station(self.env, node, data["staff"], data["level"],
+                                          data["x_m"], data["floor"])
         self.households = self._households()
         self.depot = Station(self.env, "depot", scenario.supply.depot.teams)
         self.vehicles = Station(self.env, "vehicles", scenario.supply.vehicles.count)
@@ -155,8 +151,7 @@ class Drill:
         for rid, (flow, kind, hh, created, completed, status) in enumerate(self.log.requests):
             household = households[hh]
             requests.append((rid, flow, kind, household.node, self.group_names[household.group],
-                             household.area, household.grid, float(created), float(completed),
-                             status))
+                             household.area, household.grid, created, completed, status))
         horizon = self.scenario.horizon
         heads = []
         for node, station in self.stations.items():
@@ -172,10 +167,8 @@ class Drill:
                               station.tasks, station.busy_min,
                               station.busy_min / (station.capacity * horizon),
                               station.max_queue))
-        stages = [(rid, stage, node, level, float(start), float(end))
-                  for rid, stage, node, level, start, end in self.log.stages]
-        return RunRecords(self.replication, self.variant, requests, stages, heads, resources,
-                          extra={"arrivals": self.arrivals()})
+        return RunRecords(self.replication, self.variant, requests, self.log.stages, heads,
+                          resources, extra={"arrivals": self.arrivals()})
 
     def arrivals(self) -> dict[tuple[str, str], int]:
         """How many requests the demand holds per (flow, kind): the log must account for all."""

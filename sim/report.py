@@ -160,12 +160,8 @@ def _settings(results: Results) -> str:
     rows = [("scenario", s.name), ("seed", s.seed), ("replications", s.replications),
             ("horizon", _duration(s.horizon)), ("warm-up", _duration(s.warmup)),
             ("clock at start", s.start), ("variants", ", ".join(results.variants))]
-    if results.events:
-        rows.append(("events simulated", f"{results.events:,}"))
     body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
-    notes = "".join(f"<li>{_e(n)}</li>" for n in results.notes)
-    return ("<h2>Run settings</h2><table class='settings'>" + body + "</table>"
-            + (f"<ul class='note'>{notes}</ul>" if notes else ""))
+    return "<h2>Run settings</h2><table class='settings'>" + body + "</table>"
 
 
 def _comparison(results: Results) -> str:
