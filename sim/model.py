@@ -160,12 +160,16 @@ class Drill:
                           data["households"], station.capacity, station.tasks,
                           station.busy_min, station.busy_min / (station.capacity * horizon),
                           station.max_queue))
+        # An ambulance still out at the horizon has been busy since it was assigned.
+        out = sum(horizon - grant.usage_since for grant in self.ambulances.users)
         resources = []
-        for station, role in ((self.depot, "depot"), (self.vehicles, "vehicle"),
-                              (self.dispatch, "dispatch"), (self.ambulances, "ambulance")):
+        for station, role, busy in (
+                (self.depot, "depot", self.depot.busy_min),
+                (self.vehicles, "vehicle", self.vehicles.busy_min),
+                (self.dispatch, "dispatch", self.dispatch.busy_min),
+                (self.ambulances, "ambulance", self.ambulances.busy_min + out)):
             resources.append((station.name, "beside", role, "all", 0, station.capacity,
-                              station.tasks, station.busy_min,
-                              station.busy_min / (station.capacity * horizon),
+                              station.tasks, busy, busy / (station.capacity * horizon),
                               station.max_queue))
         return RunRecords(self.replication, self.variant, requests, self.log.stages, heads,
                           resources, extra={"arrivals": self.arrivals()})
