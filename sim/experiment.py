@@ -93,7 +93,7 @@ def run_experiment(
     bar = tqdm(total=len(tasks), desc=f"{scenario.name}", unit="run", file=sys.stderr,
                disable=not progress, dynamic_ncols=True)
     try:
-        with _executor(jobs, dask_address, len(tasks)) as executor:
+        with executor_for(jobs, dask_address, len(tasks)) as executor:
             if executor is None:
                 for name, rep in tasks:
                     runs[(name, rep)] = run_one(scenario, name, rep, _keep(stages, rep))
@@ -161,9 +161,9 @@ def _variant_chain(scenario: Scenario, variant: str) -> nx.DiGraph:
 
 
 @contextmanager
-def _executor(jobs: int | None, dask_address: str | None,
-              tasks: int) -> Iterator[Executor | None]:
-    """A process pool, a Dask executor, or ``None`` to run in this process."""
+def executor_for(jobs: int | None, dask_address: str | None,
+                 tasks: int) -> Iterator[Executor | None]:
+    """A process pool, a Dask executor, or ``None`` to run ``tasks`` in this process."""
     if dask_address:
         try:
             from distributed import Client

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,7 +38,7 @@ from sim.distributions import (
     Fixed,
     Uniform,
 )
-from sim.experiment import run_one
+from sim.experiment import executor_for, run_one
 from sim.log import COMPLETED
 from sim.metrics import mean_ci
 from sim.model import REQUEST_COLUMNS, STAGE_COLUMNS
@@ -353,11 +352,11 @@ def run_cases(scenarios: Sequence[Scenario], jobs: int = 2) -> list[CaseResult]:
     # Longest runs first, so the pool finishes together.
     tasks.sort(key=lambda t: -scenarios[t[0]].horizon * books[t[0]].arrival_rate)
     outputs: dict[tuple[int, int], dict] = {}
-    if jobs <= 1:
-        for i, rep in tasks:
-            outputs[(i, rep)] = replicate(scenarios[i], rep, books[i].window)
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with executor_for(jobs, None, len(tasks)) as pool:
+        if pool is None:
+            for i, rep in tasks:
+                outputs[(i, rep)] = replicate(scenarios[i], rep, books[i].window)
+        else:
             futures = {(i, rep): pool.submit(replicate, scenarios[i], rep, books[i].window)
                        for i, rep in tasks}
             outputs = {key: future.result() for key, future in futures.items()}
