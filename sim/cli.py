@@ -61,6 +61,9 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stages", choices=STAGES_KEPT, default="first",
                         help="keep the hop-by-hop stage log of the first replication of each "
                              "variant, of all runs, or none (default: first)")
+    parser.add_argument("--no-requests", action="store_true",
+                        help="do not gather request rows (no requests.csv, empty ECDFs): "
+                             "memory stays flat for large sweeps; summaries are unchanged")
     parser.add_argument("--no-figures", action="store_true",
                         help="skip figures and report (tables only)")
     parser.add_argument("--quiet", action="store_true",
@@ -88,7 +91,7 @@ def run_command(argv: Sequence[str]) -> int:
     try:
         results = run_experiment(scenario, jobs=args.jobs, dask_address=args.dask,
                                  progress=not args.quiet, stages=args.stages,
-                                 variants=args.variant)
+                                 variants=args.variant, keep_requests=not args.no_requests)
         write_results(results, out, figures=not args.no_figures)
     except KeyboardInterrupt:
         print("interrupted: no results written", file=sys.stderr)

@@ -45,6 +45,7 @@ class Results:
     per_replication: pd.DataFrame
     summary: pd.DataFrame
     costs: pd.DataFrame
+    kept_requests: bool = True
 
     @property
     def variants(self) -> list[str]:
@@ -58,12 +59,22 @@ class Results:
 
 
 def run_one(scenario: Scenario, variant: str, replication: int,
-            keep_stages: bool = True) -> RunRecords:
-    """One replication of one variant; the stage log is dropped unless ``keep_stages``."""
+            keep_stages: bool = True, keep_requests: bool = True) -> RunRecords:
+    """One replication of one variant, reduced where it ran.
+
+    The run's own statistics (per-replication metrics, conservation, stage totals) are
+    computed here, in the worker; the stage log and the request rows travel back only
+    if kept, so a run without them returns a few kilobytes.
+    """
     records = Drill(scenario, _variant_chain(scenario, variant), replication).run()
+    requests = metrics.requests_frame([records])
+    records.extra["per_replication"] = metrics.replication_metrics(requests, scenario)
+    records.extra["conservation"] = metrics.conservation([records], requests)
     records.extra["stage_totals"] = metrics.stage_totals(records, scenario)
     if not keep_stages:
         records.stages = []
+    if not keep_requests:
+        records.requests = []
     return records
 
 
@@ -74,6 +85,7 @@ def run_experiment(
     progress: bool = True,
     stages: str = "first",
     variants: Sequence[str] | None = None,
+    keep_requests: bool = True,
 ) -> Results:
     """Run every variant × replication and gather the tables.
 
@@ -81,6 +93,8 @@ def run_experiment(
     Dask scheduler at ``dask_address`` (default: the ``SIM_DASK_ADDRESS`` variable).
     ``stages`` keeps the hop-by-hop log of the ``first`` replication of each variant,
     of ``all`` runs, or of ``none`` (stage totals are kept for every run regardless).
+    ``keep_requests=False`` leaves the request rows in the workers (the summary does
+    not need them): memory then stays flat however many runs there are.
     """
     if stages not in STAGES_KEPT:
         raise ValueError(f"stages must be one of {STAGES_KEPT}, got {stages!r}")
@@ -96,12 +110,13 @@ def run_experiment(
         with executor_for(jobs, dask_address, len(tasks)) as executor:
             if executor is None:
                 for name, rep in tasks:
-                    runs[(name, rep)] = run_one(scenario, name, rep, _keep(stages, rep))
+                    runs[(name, rep)] = run_one(scenario, name, rep, _keep(stages, rep),
+                                                keep_requests)
                     bar.update()
             else:
                 futures: dict[Future, tuple[str, int]] = {
-                    executor.submit(run_one, scenario, name, rep, _keep(stages, rep)):
-                        (name, rep)
+                    executor.submit(run_one, scenario, name, rep, _keep(stages, rep),
+                                    keep_requests): (name, rep)
                     for name, rep in tasks
                 }
                 try:
@@ -115,14 +130,15 @@ def run_experiment(
     finally:
         bar.close()
     ordered = [runs[(name, rep)] for name in names for rep in range(scenario.replications)]
-    return gather(scenario, ordered, names)
+    return gather(scenario, ordered, names, keep_requests)
 
 
-def gather(scenario: Scenario, runs: list[RunRecords], names: Sequence[str]) -> Results:
+def gather(scenario: Scenario, runs: list[RunRecords], names: Sequence[str],
+           kept_requests: bool = True) -> Results:
     """Build the result tables from run records already in (variant, replication) order."""
     chains = {name: _variant_chain(scenario, name) for name in names}
-    requests = metrics.requests_frame(runs)
-    per_replication = metrics.replication_metrics(requests, scenario)
+    per_replication = pd.concat([run.extra["per_replication"] for run in runs],
+                                ignore_index=True)
     costs = pd.concat(
         [pd.DataFrame(cost_table(graph)).assign(variant=name) for name, graph in chains.items()],
         ignore_index=True)
@@ -132,15 +148,16 @@ def gather(scenario: Scenario, runs: list[RunRecords], names: Sequence[str]) -> 
     return Results(
         scenario=scenario,
         chains=chains,
-        requests=requests,
+        requests=metrics.requests_frame(runs),
         stages=metrics.stages_frame(runs),
         heads=metrics.heads_frame(runs),
         resources=metrics.heads_frame(runs, beside=True),
         stage_totals=pd.concat(totals, ignore_index=True) if totals else pd.DataFrame(),
-        conservation=metrics.conservation(runs, requests),
+        conservation=pd.concat([run.extra["conservation"] for run in runs], ignore_index=True),
         per_replication=per_replication,
         summary=metrics.summarise(per_replication, names, scenario.replications),
         costs=costs,
+        kept_requests=kept_requests,
     )
 
 

@@ -50,6 +50,8 @@ def _write_all(results: Results, folder: Path, figures: bool) -> None:
         "conservation.csv": results.conservation,
         "stage_breakdown.csv": results.stage_breakdown,
     }
+    if not results.kept_requests:
+        del tables["requests.csv"]
     for name, table in tables.items():
         write_csv(table, folder / name)
     (folder / "summary.json").write_text(summary_json(results), encoding="utf-8")

@@ -122,3 +122,15 @@ def test_dask_cluster_matches_local_run() -> None:
     pd.testing.assert_frame_equal(remote.requests, local.requests, check_exact=True)
     pd.testing.assert_frame_equal(remote.summary, local.summary, check_exact=True)
     pd.testing.assert_frame_equal(remote.heads, local.heads, check_exact=True)
+
+
+def test_without_request_rows_the_summary_is_unchanged(tmp_path: Path) -> None:
+    scenario = load_scenario(SMALL, replications=2)
+    full = run_experiment(scenario, jobs=1, progress=False)
+    lean = run_experiment(scenario, jobs=1, progress=False, keep_requests=False)
+    assert len(full.requests) > 0 and lean.requests.empty
+    pd.testing.assert_frame_equal(full.summary, lean.summary)
+    pd.testing.assert_frame_equal(full.conservation, lean.conservation)
+    write_results(lean, tmp_path / "lean", figures=False)
+    assert not (tmp_path / "lean" / "requests.csv").exists()
+    assert (tmp_path / "lean" / "summary.csv").exists()
