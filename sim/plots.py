@@ -41,12 +41,15 @@ _STYLE = {"font.size": 9, "axes.titlesize": 10, "axes.spines.top": False,
 
 
 def write_figures(results: Results, folder: Path) -> list[Path]:
-    """Write every figure into ``folder`` (created) and return their paths in a fixed order."""
+    """Write every figure into ``folder`` (created) and return their paths in a fixed order.
+
+    Without request rows (``--no-requests``) there are no ECDFs to draw.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     figures: list[tuple[str, Callable[[], Figure]]] = [
         *((f"ecdf_{flow}", functools.partial(ecdf_figure, results, flow))
-          for flow in _flows(results)),
+          for flow in (_flows(results) if results.kept_requests else ())),
         ("p95_by_variant", functools.partial(p95_figure, results)),
         ("stages_by_variant", functools.partial(stages_figure, results)),
         ("utilisation_by_level", functools.partial(utilisation_figure, results)),
