@@ -17,6 +17,8 @@ carry ``staff``; households carry ``index``, ``people`` and ``group``.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -225,7 +227,7 @@ def _lay_out_unit(area: Area, number: int, rng: np.random.Generator) -> dict:
     return {"x_m": x_m, "subs": subs, "households": sum(s["households"] for s in subs)}
 
 
-def _pack(items: list, target: int, size) -> list[list]:  # noqa: ANN001 - size is a key function
+def _pack(items: list, target: int, size: Callable[[Any], int]) -> list[list]:
     """Consecutive groups of ``items`` whose sizes add up as close to ``target`` as they can."""
     groups: list[list] = []
     current: list = []

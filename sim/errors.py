@@ -13,6 +13,7 @@ import typing
 from typing import Annotated
 
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from sim.distributions import Distribution
 
@@ -74,7 +75,7 @@ def _valid_keys(root: type[BaseModel], loc: tuple) -> list[str]:
     return []
 
 
-def _field_by_name(model: type[BaseModel], name: str):  # noqa: ANN202 - pydantic FieldInfo
+def _field_by_name(model: type[BaseModel], name: str) -> FieldInfo | None:
     for field_name, field in model.model_fields.items():
         if name in (field_name, field.alias):
             return field

@@ -12,7 +12,6 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -85,14 +84,15 @@ def summary_json(results: Results) -> str:
 
 
 def _records(table: pd.DataFrame) -> list[dict]:
-    clean: Callable[[object], object] = lambda v: (  # noqa: E731
-        None if isinstance(v, float) and not math.isfinite(v)
-        else round(v, 4) if isinstance(v, float) else v)
-    return [{k: clean(_plain(v)) for k, v in row.items()} for row in table.to_dict("records")]
+    return [{k: _clean(v) for k, v in row.items()} for row in table.to_dict("records")]
 
 
-def _plain(value: object) -> object:
-    return value.item() if hasattr(value, "item") else value
+def _clean(value: object) -> object:
+    """A JSON-ready value: plain Python, floats rounded, NaN and infinities as null."""
+    value = value.item() if hasattr(value, "item") else value
+    if isinstance(value, float):
+        return round(value, DECIMALS) if math.isfinite(value) else None
+    return value
 
 
 def _replace(staging: Path, out: Path) -> None:

@@ -19,6 +19,7 @@ import matplotlib
 import networkx as nx
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -405,13 +406,13 @@ def _readable(minutes: float) -> str:
     return f"{minutes / scale:.3g} {unit}"
 
 
-def _target_line(ax, y: float, label: str) -> None:  # noqa: ANN001 - a matplotlib Axes
+def _target_line(ax: Axes, y: float, label: str) -> None:
     ax.axhline(y, color="black", linestyle="--", linewidth=1)
     ax.annotate(label, (1.0, y), xycoords=("axes fraction", "data"), ha="right", va="bottom",
                 fontsize=7, xytext=(0, 2), textcoords="offset points")
 
 
-def _no_data(ax) -> None:  # noqa: ANN001 - a matplotlib Axes
+def _no_data(ax: Axes) -> None:
     ax.text(0.5, 0.5, "no requests", ha="center", va="center", transform=ax.transAxes,
             color="grey")
     ax.set_xticks([])

@@ -22,11 +22,11 @@ import simpy
 from sim.chain import level_number
 from sim.demand import Arrivals
 from sim.flows import feed
-from sim.heads import serve
+from sim.heads import Station, serve
 from sim.log import NO_AMBULANCE
 
 if TYPE_CHECKING:
-    from sim.model import Drill
+    from sim.model import Drill, Household
 
 GATE_X_M, GATE_FLOOR = 0.0, 1
 
@@ -88,8 +88,8 @@ class EmergencyFlow:
             return
         yield from self._ambulance(i, rid, kind, household, nearest)
 
-    def _ambulance(self, i: int, rid: int, kind: int, household,  # noqa: ANN001
-                   nearest) -> Generator[simpy.Event, object, None]:  # noqa: ANN001
+    def _ambulance(self, i: int, rid: int, kind: int, household: Household,
+                   nearest: Station) -> Generator[simpy.Event, object, None]:
         env, log, drill = self.env, self.log, self.drill
         severity = self.severities[kind][1]
         times = self.arrivals.times
@@ -127,6 +127,6 @@ class EmergencyFlow:
         fleet.busy_min += env.now - assigned
         fleet.release(request)
 
-    def _open_way(self, head, kind: int, preempt: bool,  # noqa: ANN001
+    def _open_way(self, head: Station, kind: int, preempt: bool,
                   walk: float) -> Generator[simpy.Event, object, None]:
         yield from serve(self.env, head, kind, preempt, ((walk, None),))

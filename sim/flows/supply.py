@@ -12,7 +12,7 @@ Pushed packages (one per household) start at the depot.
 from __future__ import annotations
 
 import math
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING
 
 import simpy
@@ -217,13 +217,14 @@ class SupplyFlow:
 
         yield from serve(self.env, station, self.priority, False, steps, on_grant=granted)
 
-    def _handed_down(self, station: Station, child: Station, group: list[Item]):  # noqa: ANN202
+    def _handed_down(self, station: Station, child: Station,
+                     group: list[Item]) -> Callable[[float], None]:
         def done(now: float) -> None:
             self.log.stage_many(group, "carry", station.name, station.level, now)
             self.env.process(self._carry(child, group))
         return done
 
-    def _delivered(self, station: Station, rid: int):  # noqa: ANN202
+    def _delivered(self, station: Station, rid: int) -> Callable[[float], None]:
         def done(now: float) -> None:
             self.log.stage(rid, "handover", station.name, station.level, now)
             self.log.complete(rid, now)
