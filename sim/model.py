@@ -129,6 +129,19 @@ class Drill:
         return (abs(x_a - x_b) / self.walk_m_per_min
                 + abs(floor_a - floor_b) * self.stairs_min_per_floor)
 
+    def paths_up_to(self, level_name: str) -> list[tuple[Station, ...]]:
+        """Per household: its heads from the nearest up to the first at ``level_name`` or above.
+
+        Where the variant has no head that high, the path goes to the top head.
+        """
+        level = chains.level_number(level_name)
+        paths = []
+        for household in self.households:
+            path = household.path
+            top = next((k for k, s in enumerate(path) if s.level <= level), len(path) - 1)
+            paths.append(path[:top + 1])
+        return paths
+
     # ---- running ----------------------------------------------------------------------------
 
     def start(self) -> None:

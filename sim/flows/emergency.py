@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 
 import simpy
 
-from sim.chain import level_number
 from sim.demand import Arrivals
 from sim.flows import feed
 from sim.heads import Station, serve
@@ -42,12 +41,7 @@ class EmergencyFlow:
         self.arrivals = arrivals
         self.severities = list(self.params.severities.items())
         self.offline = [g.offline for g in drill.scenario.households.groups.values()] + [False]
-        report = level_number(self.params.report_level)
-        self.up = []
-        for household in drill.households:
-            path = household.path
-            top = next((k for k, s in enumerate(path) if s.level <= report), len(path) - 1)
-            self.up.append(path[:top + 1])
+        self.up = drill.paths_up_to(self.params.report_level)
 
     def start(self) -> None:
         """Start the incident stream."""

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 import simpy
 
-from sim.chain import level_number
 from sim.demand import Arrivals, Draws
 from sim.flows import feed
 from sim.heads import Station, serve
@@ -43,13 +42,8 @@ class SupplyFlow:
         self.orders = orders
         self.package_draws = package_draws
         self.priority = drill.supply_priority
-        collect = level_number(self.params.collect_level)
         # Heads an order is relayed through: nearest head up to the collecting head.
-        self.up = []
-        for household in drill.households:
-            path = household.path
-            top = next((k for k, s in enumerate(path) if s.level <= collect), len(path) - 1)
-            self.up.append(path[:top + 1])
+        self.up = drill.paths_up_to(self.params.collect_level)
         self.pending: dict[Station, list[Item]] = {}
         depot = self.params.depot
         self.stock = None
