@@ -53,6 +53,12 @@ class Results:
         return list(self.chains)
 
     @property
+    def total_heads(self) -> dict[str, int]:
+        """Heads in the chain of each variant, all levels together."""
+        first = self.costs.drop_duplicates("variant")
+        return {v: int(n) for v, n in zip(first["variant"], first["variant_heads"], strict=True)}
+
+    @property
     def stage_breakdown(self) -> pd.DataFrame:
         """Mean minutes per request in each stage, per variant, flow and kind."""
         return metrics.stage_breakdown(self.stage_totals)

@@ -250,7 +250,7 @@ def tradeoff_figure(results: Results) -> Figure:
     keys = [k for k in flow_kinds(results)
             if summary.loc[(summary["flow"] == k[0]) & (summary["kind"] == k[1]), "p95"]
             .notna().any()]
-    heads = results.costs.groupby("variant", sort=False)["heads"].sum()
+    heads = results.total_heads
     goals = metrics.targets(results.scenario)
     figure, axes = _panels(max(len(keys), 1))
     if not keys:
@@ -272,7 +272,7 @@ def tradeoff_figure(results: Results) -> Figure:
             top = max(top, value + hw)
         if np.isfinite(target):
             _target_line(ax, target / scale, f"target {_readable(target)}")
-        ax.set_xlim(0, max(heads.max(), 1) * 1.1)
+        ax.set_xlim(0, max([*heads.values(), 1]) * 1.1)
         ax.set_ylim(0, top * 1.15 or 1)
         ax.set(xlabel="heads in the chain (all levels)", ylabel=f"p95 response ({unit})",
                title=f"{flow} · {kind}")

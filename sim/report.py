@@ -93,7 +93,7 @@ def findings(results: Results) -> list[str]:
     variants = results.variants
     if not variants:
         return ["Nothing was run."]
-    heads = total_heads(results)
+    heads = results.total_heads
     sentences = []
     if len(variants) < 2:
         sentences.append(f"Only one variant ({variants[0]}) was run: there is nothing to "
@@ -117,14 +117,6 @@ def findings(results: Results) -> list[str]:
     if not sentences:
         sentences.append("No request was answered in any run: there is nothing to compare.")
     return sentences
-
-
-def total_heads(results: Results) -> dict[str, int]:
-    """Heads in the chain of each variant, all levels together."""
-    if results.costs.empty:
-        return {}
-    return {k: int(v) for k, v in results.costs.groupby("variant", sort=False)["heads"].sum()
-            .items()}
 
 
 def write_report(results: Results, figures: list[Path], path: Path) -> None:
@@ -166,7 +158,7 @@ def _settings(results: Results) -> str:
 
 def _comparison(results: Results) -> str:
     summary = _overall_rows(results)
-    heads = total_heads(results)
+    heads = results.total_heads
     goals = metrics.targets(results.scenario)
     out = ["<h2>Comparison</h2><p class='note'>Means over replications ± 95% half-width "
            "(— where one replication gives no interval). Response statistics cover "
