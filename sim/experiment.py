@@ -76,7 +76,7 @@ def run_one(scenario: Scenario, variant: str, replication: int,
     requests = metrics.requests_frame([records])
     records.extra["per_replication"] = metrics.replication_metrics(requests, scenario)
     records.extra["conservation"] = metrics.conservation([records], requests)
-    records.extra["stage_totals"] = metrics.stage_totals(records, scenario)
+    records.extra["stage_totals"] = metrics.stage_totals(records, scenario, requests)
     if not keep_stages:
         records.stages = []
     if not keep_requests:

@@ -50,12 +50,15 @@ def heads_frame(runs: Iterable[RunRecords], beside: bool = False) -> pd.DataFram
     return pd.concat(frames, ignore_index=True) if frames else _empty((*KEYS, *HEAD_COLUMNS))
 
 
-def stage_totals(run: RunRecords, scenario: Scenario) -> pd.DataFrame:
+def stage_totals(run: RunRecords, scenario: Scenario,
+                 requests: pd.DataFrame | None = None) -> pd.DataFrame:
     """Minutes per stage summed over the run's completed, post-warm-up requests.
 
     Compact enough to keep for every run when the full stage log is not kept.
+    ``requests`` is the run's :func:`requests_frame`, if already built.
     """
-    requests = pd.DataFrame(run.requests, columns=REQUEST_COLUMNS)
+    if requests is None:
+        requests = requests_frame([run])
     counted = requests[(requests["status"] == COMPLETED)
                        & (requests["created_min"] >= scenario.warmup)]
     stages = pd.DataFrame(run.stages, columns=STAGE_COLUMNS)
