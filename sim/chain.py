@@ -123,7 +123,7 @@ def resplit_level(graph: nx.DiGraph, level_name: str, households_per_head: int) 
             counters[level_name] += 1
             head = f"{_PREFIX[level_name]}{counters[level_name]:04d}"
             graph.add_node(
-                head, **{**template,
+                head, **{**template, **_common_area(graph, group),
                          "x_m": min(graph.nodes[c]["x_m"] for c in group),
                          "floor": min(graph.nodes[c]["floor"] for c in group)},
             )
@@ -242,6 +242,15 @@ def _pack(items: list, target: int, size: Callable[[Any], int]) -> list[list]:
     if current:
         groups.append(current)
     return groups
+
+
+def _common_area(graph: nx.DiGraph, children: list[str]) -> dict[str, str]:
+    """The area type and name a new head serves: its children's, or ``mixed``."""
+    common = {}
+    for key in ("area", "area_name"):
+        values = {graph.nodes[c][key] for c in children}
+        common[key] = values.pop() if len(values) == 1 else "mixed"
+    return common
 
 
 def _chunks(items: list, size: int) -> list[list]:

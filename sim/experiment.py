@@ -142,7 +142,8 @@ def run_experiment(
 def gather(scenario: Scenario, runs: list[RunRecords], names: Sequence[str],
            kept_requests: bool = True) -> Results:
     """Build the result tables from run records already in (variant, replication) order."""
-    chains = {name: _variant_chain(scenario, name) for name in names}
+    # Copies: the cached chains build later runs and must not change under the caller.
+    chains = {name: _variant_chain(scenario, name).copy() for name in names}
     per_replication = pd.concat([run.extra["per_replication"] for run in runs],
                                 ignore_index=True)
     costs = pd.concat(

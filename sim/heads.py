@@ -30,7 +30,7 @@ class Grant(simpy.Event):
     """A request for one staff member; succeeds when the member is assigned."""
 
     def __init__(self, station: Station, priority: float, preempt: bool,
-                 key: tuple | None = None) -> None:
+                 key: tuple | None = None, resumed: bool = False, off: bool = False) -> None:
         # simpy.Event.__init__ inlined: a grant is made for every task of the drill.
         self.env = station.env
         self.callbacks = []
@@ -41,6 +41,9 @@ class Grant(simpy.Event):
         self.preempt = preempt
         self.proc = station.env.active_process
         self.usage_since = -1.0
+        self.working = -1.0  # start of the step being worked on now, or -1
+        self.resumed = resumed  # asks again for a task that was pre-empted
+        self.off = off  # holds a staff member off duty
 
 
 def _key(grant: Grant) -> tuple:
@@ -64,33 +67,36 @@ class Station:
         self.tasks = 0
         self.busy_min = 0.0
         self.max_queue = 0
+        self.off_priority: float | None = None  # set when the station has off-duty windows
 
     @property
     def count(self) -> int:
         """Staff members busy now."""
         return len(self.users)
 
-    def request(self, priority: float = 0, preempt: bool = False,
-                key: tuple | None = None) -> Grant:
+    def busy_at(self, now: float) -> float:
+        """Minutes of work done by ``now``, the steps in progress included."""
+        return self.busy_min + sum(now - g.working for g in self.users if g.working >= 0)
+
+    def request(self, priority: float = 0, preempt: bool = False, key: tuple | None = None,
+                resumed: bool = False, off: bool = False) -> Grant:
         """Ask for one staff member; lower ``priority`` goes first.
 
         ``key`` re-uses the place of an earlier request (a pre-empted task asking
-        again keeps its turn ahead of later arrivals of its class).
+        again keeps its turn ahead of later arrivals of its class). A request
+        pre-empts only from the head of the queue: a pre-empting request never
+        overtakes a better one already waiting.
+        ``off`` marks a staff member going off duty, who finishes the task in hand
+        first: ``resumed`` tasks (pre-empted ones asking again) rank ahead of it.
         """
-        grant = Grant(self, priority, preempt, key)
-        users = self.users
-        if len(users) < self.capacity:
+        if self.off_priority is not None and (resumed or off):
+            key = self._off_duty_order(key, off)
+        grant = Grant(self, priority, preempt, key, resumed, off)
+        if len(self.users) < self.capacity and not self.queue:
             self._assign(grant)
             return grant
-        if preempt:
-            victim = max(users, key=_key)
-            if victim.key > grant.key:
-                users.remove(victim)
-                victim.proc.interrupt(Preempted(by=grant.proc, usage_since=victim.usage_since,
-                                                resource=self))
-                self._assign(grant)
-                return grant
         bisect.insort_right(self.queue, grant, key=_key)
+        self._serve_queue()
         if len(self.queue) > self.max_queue:
             self.max_queue = len(self.queue)
         return grant
@@ -102,12 +108,52 @@ class Station:
         except ValueError:
             if grant in self.queue:
                 self.queue.remove(grant)
+                self._serve_queue()
             return
-        queue = self.queue
-        while queue and len(self.users) < self.capacity:
+        self._serve_queue()
+
+    def _serve_queue(self) -> None:
+        """Grant the head of the queue while a staff member is free, or while it can pre-empt.
+
+        Only the head is served, so a pre-empting request never overtakes a better
+        one already waiting; a pre-empting head pre-empts as soon as it is the head.
+        """
+        queue, users = self.queue, self.users
+        while queue:
+            head = queue[0]
+            if len(users) >= self.capacity:
+                if not head.preempt:
+                    return
+                victim = max(users, key=_key)
+                if victim.key <= head.key:
+                    return
+                users.remove(victim)
+                victim.proc.interrupt(Preempted(by=head.proc, usage_since=victim.usage_since,
+                                                resource=self))
             self._assign(queue.pop(0))
 
     cancel = release
+
+    def _off_duty_order(self, key: tuple | None, off: bool) -> tuple | None:
+        """Rank the task in hand ahead of a staff member going off duty.
+
+        A resumed task asking while someone waits to go off duty ranks as the
+        off-duty request does, and keeps its older turn; a new off-duty request
+        first moves every resumed task already waiting ahead of it.
+        """
+        line = self.off_priority
+        if off:
+            moved = False
+            for grant in self.queue:
+                if grant.resumed and grant.key[0] > line:
+                    grant.key = (line, *grant.key[1:])
+                    moved = True
+            if moved:
+                self.queue.sort(key=_key)
+            return key
+        if key is not None and key[0] > line and any(g.off for g in self.queue):
+            return (line, *key[1:])
+        return key
 
     def _assign(self, grant: Grant) -> None:
         env = self.env
@@ -139,7 +185,7 @@ def serve(
     remaining = steps[0][0]
     key = None
     while True:
-        request = station.request(priority, preempt, key)
+        request = station.request(priority, preempt, key, resumed=key is not None)
         key = request.key
         start = -1.0
         try:
@@ -149,8 +195,9 @@ def serve(
                 if on_grant is not None:
                     on_grant(granted)
             while True:
-                start = env.now
+                start = request.working = env.now
                 yield env.timeout(remaining)
+                request.working = -1.0
                 station.busy_min += remaining
                 done = steps[index][1]
                 if done is not None:
@@ -168,6 +215,118 @@ def serve(
                 remaining -= worked
 
 
+class _SharedTask:
+    """A divisible task: steps handed out, in order, to whoever of a crew is free."""
+
+    __slots__ = ("steps", "next", "left", "done", "granted", "on_grant", "waiting")
+
+    def __init__(self, env: simpy.Environment, steps: Sequence[Step],
+                 on_grant: Callable[[float], None] | None) -> None:
+        self.steps = steps
+        self.next = 0
+        self.left = len(steps)
+        self.done = env.event()
+        self.granted = -1.0
+        self.on_grant = on_grant
+        self.waiting: dict[Grant, Station] = {}
+
+
+def serve_shared(
+    env: simpy.Environment,
+    crews: Sequence[tuple[Station, int]],
+    priority: float,
+    preempt: bool,
+    steps: Sequence[Step],
+    on_grant: Callable[[float], None] | None = None,
+) -> Generator[simpy.Event, object, float]:
+    """Share ``steps`` between up to ``n`` people of each ``(station, n)`` crew.
+
+    Each person free to take part takes the next step not yet started, then the
+    next, until none is left: a round of door drops split between the staff of a
+    head and its helpers. People busy elsewhere join when they are free; those
+    still waiting when the last step is taken withdraw. A step cut short by
+    pre-emption is finished by the same person later. Returns the time the first
+    person started; ``on_grant`` gets it too.
+    """
+    workers = [(station, min(n, len(steps))) for station, n in crews if n > 0]
+    if not steps or not workers:
+        raise ValueError("a shared task needs steps and at least one person")
+    if len(workers) == 1 and workers[0][1] == 1:
+        return (yield from serve(env, workers[0][0], priority, preempt, steps, on_grant))
+    task = _SharedTask(env, steps, on_grant)
+    for station, n in workers:
+        for _ in range(n):
+            env.process(_share(env, station, priority, preempt, task))
+    yield task.done
+    return task.granted
+
+
+def _share(env: simpy.Environment, station: Station, priority: float, preempt: bool,
+           task: _SharedTask) -> Generator[simpy.Event, object, None]:
+    """One person's part in a shared task (see :func:`serve_shared`)."""
+    steps = task.steps
+    key = None
+    index = -1  # the step in hand, if any
+    remaining = 0.0
+    while True:
+        if task.next == len(steps) and index < 0:
+            return
+        request = station.request(priority, preempt, key, resumed=index >= 0)
+        key = request.key
+        if index < 0:
+            task.waiting[request] = station
+        start = -1.0
+        try:
+            outcome = yield request
+            if outcome == "withdrawn":
+                return
+            task.waiting.pop(request, None)
+            if task.granted < 0:
+                task.granted = env.now
+                if task.on_grant is not None:
+                    task.on_grant(env.now)
+            if index < 0 and task.next < len(steps):
+                station.tasks += 1
+            while True:
+                if index < 0:
+                    if task.next == len(steps):
+                        station.release(request)
+                        return
+                    index = task.next
+                    task.next += 1
+                    remaining = steps[index][0]
+                    if task.next == len(steps):
+                        _withdraw(task)
+                start = request.working = env.now
+                yield env.timeout(remaining)
+                request.working = -1.0
+                station.busy_min += remaining
+                done = steps[index][1]
+                index = -1
+                if done is not None:
+                    done(env.now)
+                task.left -= 1
+                if task.left == 0:
+                    task.done.succeed()
+        except simpy.Interrupt:
+            if start >= 0:
+                worked = env.now - start
+                station.busy_min += worked
+                remaining -= worked
+
+
+def _withdraw(task: _SharedTask) -> None:
+    """Every step is taken: people still waiting to join leave their queues."""
+    for grant, station in task.waiting.items():
+        if grant.usage_since >= 0:
+            continue  # already given a staff member: finds nothing to do and leaves
+        station.cancel(grant)
+        grant._ok = True
+        grant._value = "withdrawn"
+        grant.env.schedule(grant)
+    task.waiting.clear()
+
+
 def off_duty(
     env: simpy.Environment,
     station: Station,
@@ -180,6 +339,7 @@ def off_duty(
     for what is left of the window). Requests with a smaller ``priority`` that
     pre-empt (critical emergencies) still reach an off-duty head.
     """
+    station.off_priority = priority
     return [
         env.process(_off_duty_slot(env, station, windows, priority))
         for _ in range(station.capacity)
@@ -196,7 +356,7 @@ def _off_duty_slot(
         if start > env.now:
             yield env.timeout(start - env.now)
         while env.now < end:
-            request = station.request(priority, False)
+            request = station.request(priority, False, off=True)
             try:
                 yield request
                 if env.now < end:

@@ -169,18 +169,14 @@ class Drill:
         heads = []
         for node, station in self.stations.items():
             data = graph.nodes[node]
+            busy = station.busy_at(horizon)
             heads.append((node, data["level_name"], data["role"], data["area"],
                           data["households"], station.capacity, station.tasks,
-                          station.busy_min, station.busy_min / (station.capacity * horizon),
-                          station.max_queue))
-        # An ambulance still out at the horizon has been busy since it was assigned.
-        out = sum(horizon - grant.usage_since for grant in self.ambulances.users)
+                          busy, busy / (station.capacity * horizon), station.max_queue))
         resources = []
-        for station, role, busy in (
-                (self.depot, "depot", self.depot.busy_min),
-                (self.vehicles, "vehicle", self.vehicles.busy_min),
-                (self.dispatch, "dispatch", self.dispatch.busy_min),
-                (self.ambulances, "ambulance", self.ambulances.busy_min + out)):
+        for station, role in ((self.depot, "depot"), (self.vehicles, "vehicle"),
+                              (self.dispatch, "dispatch"), (self.ambulances, "ambulance")):
+            busy = station.busy_at(horizon)
             resources.append((station.name, "beside", role, "all", 0, station.capacity,
                               station.tasks, busy, busy / (station.capacity * horizon),
                               station.max_queue))

@@ -289,3 +289,18 @@ def test_staff_follow_the_scenario() -> None:
         if data_["kind"] == "head":
             assert data_["staff"] == scenario.head_level(data_["level_name"]).staff
     assert nodes_at(graph, HOUSEHOLD_LEVEL) == households(graph)
+
+
+def test_resplit_zone_over_areas_is_labelled_mixed(small_chain: nx.DiGraph) -> None:
+    scenario = make_scenario(small_dict())
+    graph = chain_for_variant(small_chain, scenario,
+                              Variant(name="one_zone", households_per_head={"zone": 10_000}))
+    (zone,) = nodes_at(graph, 1)
+    assert graph.nodes[zone]["area"] == "mixed"
+    assert graph.nodes[zone]["area_name"] == "mixed"
+    # a re-split inside one area keeps the area's labels
+    graph = chain_for_variant(small_chain, scenario,
+                              Variant(name="floors", households_per_head={"floor": 6}))
+    for node in nodes_at(graph, 5):
+        children = {graph.nodes[c]["area"] for c in graph.successors(node)}
+        assert {graph.nodes[node]["area"]} == children

@@ -134,3 +134,14 @@ def test_without_request_rows_the_summary_is_unchanged(tmp_path: Path) -> None:
     write_results(lean, tmp_path / "lean", figures=False)
     assert not (tmp_path / "lean" / "requests.csv").exists()
     assert (tmp_path / "lean" / "summary.csv").exists()
+
+
+def test_results_chains_are_copies_that_later_runs_do_not_see() -> None:
+    scenario = make_scenario(small_dict(), replications=1)
+    first = run_experiment(scenario, jobs=1, progress=False)
+    name = first.variants[0]
+    graph = first.chains[name]
+    graph.remove_nodes_from([n for n in list(graph) if graph.nodes[n]["kind"] == "household"])
+    second = run_experiment(scenario, jobs=1, progress=False)
+    assert second.requests.equals(first.requests)
+    assert len(second.chains[name]) > len(graph)

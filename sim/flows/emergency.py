@@ -105,7 +105,7 @@ class EmergencyFlow:
         else:
             yield request
         log.stage(rid, "queue", fleet.name, 0, env.now)
-        assigned = env.now
+        assigned = request.working = env.now  # busy from assignment until free again
 
         walk_to_gate = drill.walk_min(nearest.x_m, nearest.floor, GATE_X_M, GATE_FLOOR)
         head_at_gate = env.process(self._open_way(nearest, kind, severity.preempt, walk_to_gate))
@@ -119,6 +119,7 @@ class EmergencyFlow:
         log.complete(rid, env.now)
         yield env.timeout(times["job"][i])
         fleet.busy_min += env.now - assigned
+        request.working = -1.0
         fleet.release(request)
 
     def _open_way(self, head: Station, kind: int, preempt: bool,

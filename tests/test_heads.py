@@ -1,0 +1,235 @@
+"""Stations against ``simpy.PreemptiveResource``, off duty, shared work and busy time."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import simpy
+from simpy.resources.resource import PriorityRequest, Request
+
+from sim.heads import Station, off_duty, serve, serve_shared
+
+# ---- the reference: SimPy's own pre-emptive resource ----------------------------------------
+#
+# ``simpy.PreemptiveResource`` lets only the head of its queue pre-empt, and tries the
+# head once per request or release: a pre-empting request that becomes the head on a
+# release waits for the next request to try. The reference below tries again as long
+# as the head gets a staff member (``_do_put`` says "proceed"), so a pre-empting head
+# pre-empts the moment it is the head, as the model's stations do.
+
+
+class EagerPreemptiveResource(simpy.PreemptiveResource):
+    """SimPy's pre-emptive resource, serving its queue head until the head must wait."""
+
+    def _do_put(self, event: PriorityRequest) -> bool:
+        super()._do_put(event)
+        return event.triggered
+
+
+
+class KeyedRequest(PriorityRequest):
+    """A SimPy priority request whose sort key is given (a pre-empted task keeps its turn)."""
+
+    def __init__(self, resource: EagerPreemptiveResource, priority: float, preempt: bool,
+                 key: tuple) -> None:
+        self.priority, self.preempt, self.time = priority, preempt, resource._env.now
+        self.usage_since = None
+        self.key = key
+        Request.__init__(self, resource)
+
+
+def reference_task(env, resource, counter, at, priority, preempt, steps, log, name):
+    yield env.timeout(at)
+    granted, index, remaining, key = -1.0, 0, steps[0], None
+    while True:
+        key = key or (priority, next(counter))
+        request = KeyedRequest(resource, priority, preempt, key)
+        start = -1.0
+        try:
+            yield request
+            if granted < 0:
+                granted = env.now
+            while True:
+                start = env.now
+                yield env.timeout(remaining)
+                index += 1
+                if index == len(steps):
+                    resource.release(request)
+                    log[name] = (granted, env.now)
+                    return
+                remaining = steps[index]
+        except simpy.Interrupt:
+            if start >= 0:
+                remaining -= env.now - start
+
+
+def station_task(env, station, at, priority, preempt, steps, log, name):
+    yield env.timeout(at)
+    granted = yield from serve(env, station, priority, preempt, [(s, None) for s in steps])
+    log[name] = (granted, env.now)
+
+
+def random_trial(rng: np.random.Generator) -> tuple[int, list[tuple]]:
+    capacity = int(rng.integers(1, 4))
+    tasks = []
+    for _ in range(int(rng.integers(4, 14))):
+        steps = rng.exponential(5.0, int(rng.integers(1, 3))).tolist()
+        tasks.append((float(rng.uniform(0, 40)), int(rng.integers(0, 4)),
+                      bool(rng.random() < 0.5), steps))
+    return capacity, tasks
+
+
+def run_both(capacity: int, tasks: list[tuple]) -> tuple[dict, dict]:
+    ours, theirs = {}, {}
+    env = simpy.Environment()
+    station = Station(env, "head", capacity)
+    for n, (at, priority, preempt, steps) in enumerate(tasks):
+        env.process(station_task(env, station, at, priority, preempt, steps, ours, n))
+    env.run()
+    env = simpy.Environment()
+    resource = EagerPreemptiveResource(env, capacity)
+    counter = itertools.count(1)
+    for n, (at, priority, preempt, steps) in enumerate(tasks):
+        env.process(reference_task(env, resource, counter, at, priority, preempt, steps,
+                                   theirs, n))
+    env.run()
+    return ours, theirs
+
+
+def test_station_serves_as_simpy_preemptive_resource() -> None:
+    rng = np.random.default_rng(20221)
+    differ = 0
+    for _ in range(3000):
+        capacity, tasks = random_trial(rng)
+        ours, theirs = run_both(capacity, tasks)
+        assert set(ours) == set(theirs) == set(range(len(tasks)))
+        if any(ours[n] != pytest.approx(theirs[n], abs=1e-9) for n in ours):
+            differ += 1
+    assert differ == 0
+
+
+def test_a_preempting_request_never_overtakes_a_better_one_waiting() -> None:
+    # supply in hand; critical arrives without pre-empting; urgent arrives pre-empting
+    tasks = [(0.0, 5, False, [10.0]), (1.0, 0, False, [3.0]), (2.0, 1, True, [3.0])]
+    ours, theirs = run_both(1, tasks)
+    assert ours == theirs
+    assert ours[1] == (10.0, 13.0)  # critical first, when the supply task is done
+    assert ours[2] == (13.0, 16.0)
+
+
+# ---- off duty ---------------------------------------------------------------------------------
+
+
+def test_off_duty_head_finishes_a_preempted_task_first() -> None:
+    """A 20-minute task from 22:25 is pre-empted at 22:35 (window from 22:30): the head
+    finishes it after the critical case, then goes off duty until 07:00."""
+    env = simpy.Environment()
+    station = Station(env, "floor", 1)
+    off_duty(env, station, [(22.5 * 60, 31 * 60)], priority=0.5)
+    log: dict = {}
+    env.process(station_task(env, station, 22 * 60 + 25, 4, False, [20.0], log, "supply"))
+    env.process(station_task(env, station, 22 * 60 + 35, 0, True, [5.0], log, "critical"))
+    env.process(station_task(env, station, 22 * 60 + 36, 4, False, [5.0], log, "later"))
+    env.run(until=40 * 60)
+    assert log["critical"] == (22 * 60 + 35, 22 * 60 + 40)
+    assert log["supply"] == (22 * 60 + 25, 22 * 60 + 50)  # 10 done + 5 critical + 10 left
+    assert log["later"] == (31 * 60, 31 * 60 + 5)  # new work waits for the morning
+
+
+def test_off_duty_head_preempted_before_window_still_finishes() -> None:
+    """Pre-empted at 22:20, still waiting when the window opens at 22:30: finished first."""
+    env = simpy.Environment()
+    station = Station(env, "floor", 1)
+    off_duty(env, station, [(22.5 * 60, 31 * 60)], priority=0.5)
+    log: dict = {}
+    env.process(station_task(env, station, 22 * 60, 4, False, [30.0], log, "supply"))
+    env.process(station_task(env, station, 22 * 60 + 20, 0, True, [15.0], log, "critical"))
+    env.run(until=40 * 60)
+    assert log["supply"] == (22 * 60, 22 * 60 + 45)  # 20 done, critical 15, 10 left
+
+
+# ---- shared work ------------------------------------------------------------------------------
+
+
+def shared_round(staff: int, helpers: int = 0, steps: int = 12,
+                 minutes: float = 10.0) -> tuple[float, list[float], Station]:
+    env = simpy.Environment()
+    head = Station(env, "grid", staff)
+    pool = Station(env, "helpers", max(helpers, 1))
+    done: list[float] = []
+    finished: list[float] = []
+
+    def task():
+        crews = [(head, staff), (pool, helpers)]
+        yield from serve_shared(env, crews, 4, False,
+                                [(minutes, done.append) for _ in range(steps)])
+        finished.append(env.now)
+
+    env.process(task())
+    env.run()
+    return finished[0], done, head
+
+
+@pytest.mark.parametrize("staff", [1, 2, 3, 4])
+def test_staff_split_a_round(staff: int) -> None:
+    end, done, head = shared_round(staff)
+    assert end == pytest.approx(10.0 * np.ceil(12 / staff))
+    assert len(done) == 12
+    assert head.busy_min == pytest.approx(120.0)
+    assert head.count == 0 and not head.queue
+
+
+def test_helpers_join_the_round() -> None:
+    end, done, _ = shared_round(staff=1, helpers=3)
+    assert end == pytest.approx(30.0)
+
+
+def test_busy_member_joins_later_and_idle_ones_withdraw() -> None:
+    env = simpy.Environment()
+    head = Station(env, "grid", 3)
+    log: dict = {}
+    finished = []
+    env.process(station_task(env, head, 0, 4, False, [15.0], log, "busy"))
+
+    def task():
+        yield env.timeout(1)
+        yield from serve_shared(env, [(head, 3)], 4, False, [(10.0, None)] * 5)
+        finished.append(env.now)
+
+    env.process(task())
+    env.run()
+    # two free people take two steps each (1-11, 11-21); the third joins at 15 and takes
+    # the fifth (15-25)
+    assert finished == [pytest.approx(25.0)]
+    assert head.count == 0 and not head.queue
+    assert head.busy_min == pytest.approx(65.0)
+    assert head.tasks == 4  # the busy task, and the three people who took part
+
+
+def test_shared_round_survives_preemption() -> None:
+    env = simpy.Environment()
+    head = Station(env, "grid", 2)
+    log: dict = {}
+    finished = []
+
+    def task():
+        yield from serve_shared(env, [(head, 2)], 4, False, [(10.0, None)] * 4)
+        finished.append(env.now)
+
+    env.process(task())
+    env.process(station_task(env, head, 5, 0, True, [3.0], log, "critical"))
+    env.run()
+    assert log["critical"] == (5, 8)
+    assert finished == [pytest.approx(23.0)]
+    assert head.busy_min == pytest.approx(43.0)
+
+
+def test_busy_time_counts_work_in_progress_at_the_horizon() -> None:
+    env = simpy.Environment()
+    head = Station(env, "grid", 1)
+    env.process(station_task(env, head, 0, 4, False, [100.0], {}, "long"))
+    env.run(until=30)
+    assert head.busy_min == 0
+    assert head.busy_at(30) == pytest.approx(30.0)
