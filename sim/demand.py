@@ -20,6 +20,7 @@ from sim.units import parse_clock
 
 STREAMS = (
     "supply", "emergency", "supply_times", "emergency_times", "operations", "staffing", "packages",
+    "bulk",
 )
 """Named streams; appending new names keeps existing streams unchanged."""
 
@@ -107,17 +108,58 @@ def supply_orders(scenario: Scenario, table: HouseholdTable, replication: int) -
         "handover": supply.carry.handover.sample(times_rng, n),
     }
     relay = _relay(scenario, times_rng, n)
+    if supply.carry.drop is not None:  # drawn last: the draws above stay as they were
+        times["drop"] = supply.carry.drop.sample(times_rng, n)
     return Arrivals.from_arrays(time, household, kind, relay, times)
 
 
 def package_times(scenario: Scenario, table: HouseholdTable, replication: int) -> dict:
-    """Per-household draws for pushed packages: one row per (push, household)."""
+    """Per-household draws for pushed packages: one row per (push, household).
+
+    ``pack`` is the time to pack the whole package (every bag of it).
+    """
     rng = stream(scenario.seed, replication, "packages")
-    n = len(scenario.supply.packages.at) * len(table.people)
-    return {
-        "pack": scenario.supply.depot.pack_per_order.sample(rng, n).tolist(),
-        "handover": scenario.supply.carry.handover.sample(rng, n).tolist(),
+    supply = scenario.supply
+    n = len(supply.packages.at) * len(table.people)
+    draws = {
+        "pack": supply.depot.pack_per_order.sample(rng, n),
+        "handover": supply.carry.handover.sample(rng, n).tolist(),
     }
+    if supply.packages.bags_per_household > 1:
+        draws["pack"] = draws["pack"] * supply.packages.bags_per_household
+    draws["pack"] = draws["pack"].tolist()
+    if supply.carry.drop is not None:
+        draws["drop"] = supply.carry.drop.sample(rng, n).tolist()
+    return draws
+
+
+def bulk_cases(scenario: Scenario, households: int, replication: int) -> list[list[list[float]]]:
+    """Per push, per load of the consignment: the handling minutes of each case.
+
+    Households are split over the loads in order (the first load carries the first
+    households' goods); each load holds cases in proportion to its households.
+    """
+    bulk = scenario.supply.packages.bulk
+    if bulk is None:
+        return []
+    rng = stream(scenario.seed, replication, "bulk")
+    pushes = []
+    for _ in scenario.supply.packages.at:
+        loads = []
+        for households_in_load in split_evenly(households, bulk.loads):
+            cases = max(1, round(bulk.cases_per_household * households_in_load))
+            minutes = (bulk.unload_per_case.sample(rng, cases)
+                       + bulk.disinfect_per_case.sample(rng, cases)
+                       + bulk.unpack_per_case.sample(rng, cases))
+            loads.append(minutes.tolist())
+        pushes.append(loads)
+    return pushes
+
+
+def split_evenly(total: int, parts: int) -> list[int]:
+    """``total`` split into ``parts`` whole numbers as equal as can be, larger first."""
+    base, extra = divmod(total, parts)
+    return [base + (1 if k < extra else 0) for k in range(parts)]
 
 
 def incidents(scenario: Scenario, table: HouseholdTable, replication: int) -> Arrivals:

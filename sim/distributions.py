@@ -149,7 +149,7 @@ class Empirical(_Dist):
         return float(np.average(self.values, weights=p))
 
 
-def _shorthand(value: Any) -> Any:
+def shorthand(value: Any) -> Any:
     """Read a bare duration (``"4min"``) as a fixed distribution."""
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
         return {"dist": "fixed", "value": value}
@@ -158,7 +158,7 @@ def _shorthand(value: Any) -> Any:
 
 Distribution = Annotated[
     Fixed | Exponential | Uniform | Triangular | Lognormal | Empirical,
-    BeforeValidator(_shorthand),
+    BeforeValidator(shorthand),
     Field(discriminator="dist"),
 ]
 """Any named distribution; the field type scenario models use for random times."""

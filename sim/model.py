@@ -19,6 +19,7 @@ import numpy as np
 import simpy
 
 from sim import chain as chains
+from sim.crews import Crews
 from sim.demand import HouseholdTable, incidents, package_times, stream, supply_orders
 from sim.flows.emergency import EmergencyFlow
 from sim.flows.supply import SupplyFlow
@@ -106,6 +107,7 @@ class Drill:
         self.vehicles = Station(self.env, "vehicles", scenario.supply.vehicles.count)
         self.dispatch = Station(self.env, "dispatch", scenario.emergency.dispatch.operators)
         self.ambulances = Station(self.env, "ambulances", scenario.emergency.ambulances.count)
+        self.crews = Crews(self.env, scenario, graph, self.depot)
 
         severities = list(scenario.emergency.severities.values())
         waking = [k for k, s in enumerate(severities) if s.preempt]
@@ -174,8 +176,10 @@ class Drill:
                           data["households"], station.capacity, station.tasks,
                           busy, busy / (station.capacity * horizon), station.max_queue))
         resources = []
-        for station, role in ((self.depot, "depot"), (self.vehicles, "vehicle"),
-                              (self.dispatch, "dispatch"), (self.ambulances, "ambulance")):
+        beside = [(self.depot, "depot"), (self.vehicles, "vehicle"),
+                  (self.dispatch, "dispatch"), (self.ambulances, "ambulance")]
+        beside += [(pool, "helpers") for pool, _ in self.crews.pools]
+        for station, role in beside:
             busy = station.busy_at(horizon)
             resources.append((station.name, "beside", role, "all", 0, station.capacity,
                               station.tasks, busy, busy / (station.capacity * horizon),
@@ -226,3 +230,9 @@ class Drill:
                     if mine not in intervals:
                         intervals[mine] = daily_windows(mine, self.start_clock, horizon)
                     off_duty(self.env, station, intervals[mine], self.off_duty_priority)
+        for pool, params in self.crews.pools:
+            if params.off_duty:
+                mine = tuple(parse_window(w) for w in params.off_duty)
+                if mine not in intervals:
+                    intervals[mine] = daily_windows(mine, self.start_clock, horizon)
+                off_duty(self.env, pool, intervals[mine], self.off_duty_priority)

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from sim.distributions import Distribution, Fixed, Minutes
+from sim.distributions import Distribution, Fixed, Minutes, shorthand
 from sim.errors import ScenarioError, describe, one_line
 from sim.units import parse_clock, parse_window
 
@@ -138,6 +138,8 @@ class HouseholdGroup(Strict):
     handover_factor: float = Field(1.0, gt=0)
     contact_delay: Distribution = NoTime
     offline: bool = False
+    face_to_face: bool = Field(
+        False, description="always handed over in person, even where others get a drop")
 
 
 class Households(Strict):
@@ -185,7 +187,9 @@ class Depot(Strict):
     """The supply depot: packing teams and stock."""
 
     teams: int = Field(ge=1)
-    pack_per_order: Distribution
+    pack_per_order: Distribution = Field(description="pack one bag (an order is one bag)")
+    pipeline: bool = Field(
+        False, description="bags leave in vehicle loads as they are packed, not as whole batches")
     stock: int | None = Field(None, ge=0, description="orders in stock at start; none = no limit")
     restock_every: Minutes | None = Field(None, gt=0)
     restock_amount: int = Field(0, ge=0)
@@ -205,10 +209,28 @@ class Carry(Strict):
 
     walk_m_per_min: float = Field(gt=0)
     stairs_min_per_floor: float = Field(ge=0)
-    cart_capacity: int = Field(ge=1, description="orders per trip between heads")
-    bags_per_trip: int = Field(ge=1, description="orders per trip to doors")
+    cart_capacity: int = Field(ge=1, description="bags per cart trip between heads")
+    bags_per_trip: int = Field(ge=1, description="bags per trip to doors")
     load_per_trip: Distribution = NoTime
-    handover: Distribution
+    handover: Distribution = Field(description="face-to-face handover at the door")
+    drop: Distribution | None = Field(
+        None, description="ring-and-leave drop at the door; none = every handover face to face")
+
+    @field_validator("drop", mode="before")
+    @classmethod
+    def _bare_drop(cls, value: object) -> object:
+        return shorthand(value) if value is not None else None
+
+
+class Bulk(Strict):
+    """A pushed consignment handled in bulk at the depot before it is packed into bags."""
+
+    cases_per_household: float = Field(gt=0, description="cases delivered per household")
+    loads: int = Field(1, ge=1, description="the consignment arrives in this many loads")
+    load_every: Minutes = Field(0.0, ge=0, description="between the loads' arrivals")
+    unload_per_case: Distribution = NoTime
+    disinfect_per_case: Distribution = NoTime
+    unpack_per_case: Distribution = NoTime
 
 
 class Packages(Strict):
@@ -216,12 +238,17 @@ class Packages(Strict):
 
     at: list[Minutes] = []
     target: Minutes = Field(1440.0, gt=0)
+    bags_per_household: int = Field(1, ge=1, description="bags one household's package fills")
+    bulk: Bulk | None = None
 
 
 class Supply(Strict):
     """Supply orders and pushed packages."""
 
     enabled: bool = True
+    share_work: bool = Field(
+        False, description="the staff of a head or of the depot split a round or a batch "
+                           "between them (default: one person takes it whole)")
     orders_per_household_per_day: float = Field(ge=0)
     profile: list[float] | None = Field(None, description="24 hourly weights")
     collect_level: Level = "grid"
@@ -233,6 +260,38 @@ class Supply(Strict):
     vehicles: Vehicles
     carry: Carry
     packages: Packages = Packages()
+
+
+HelperStage = Literal["carry", "door", "pack", "bulk"]
+
+
+class HelperPool(Strict):
+    """Volunteers who are not heads, one pool per grid or community, or at the depot."""
+
+    count: int = Field(ge=1, description="people in each pool")
+    off_duty: list[Window] = []
+    does: list[HelperStage] = Field(min_length=1, description="stages the helpers work on")
+    heads_help: bool = Field(
+        False, description="heads (or depot teams) work on these stages beside the helpers")
+
+
+class Helpers(Strict):
+    """Helper pools by where they work; none by default."""
+
+    grid: HelperPool | None = None
+    community: HelperPool | None = None
+    depot: HelperPool | None = None
+
+    @model_validator(mode="after")
+    def _stages_fit(self) -> Helpers:
+        for where, pool, allowed in (("grid", self.grid, {"carry", "door"}),
+                                     ("community", self.community, {"carry", "door"}),
+                                     ("depot", self.depot, {"pack", "bulk"})):
+            wrong = sorted(set(pool.does) - allowed) if pool else []
+            if wrong:
+                raise ValueError(f"{where} helpers cannot do {wrong}: "
+                                 f"they may do {sorted(allowed)}")
+        return self
 
 
 class Severity(Strict):
@@ -322,6 +381,7 @@ class Scenario(Strict):
     layout: Layout
     households: Households = Households()
     heads: Heads
+    helpers: Helpers = Helpers()
     supply: Supply
     emergency: Emergency
     variants: list[Variant] = [Variant(name="as_built")]

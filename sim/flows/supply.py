@@ -6,7 +6,15 @@ into a batch; the depot fills the batch from stock (waiting for restocking, or
 abandoning what it cannot fill when there is none), a packing team packs it, and
 vehicles carry it to the grid gate in loads. From the gate each head carries the
 goods to the heads below it, and the nearest head hands them over at the door.
-Pushed packages (one per household) start at the depot.
+Pushed packages (one per household, of one or more bags) start at the depot; a
+consignment handled in bulk (``packages.bulk``) is unloaded, disinfected and
+unpacked there, load by load, before its bags are packed.
+
+Who works: one person of a head takes a whole round (a cart run to the heads
+below, door drops) and one depot team packs a whole batch, unless the scenario
+shares work (``share_work``: the staff split a round or a batch) or gives the
+stage to helper pools (:mod:`sim.crews`). With ``depot.pipeline`` bags leave in
+vehicle loads as they are packed.
 """
 
 from __future__ import annotations
@@ -17,18 +25,19 @@ from typing import TYPE_CHECKING
 
 import simpy
 
-from sim.demand import Arrivals, Draws
+from sim.demand import Arrivals, Draws, bulk_cases, split_evenly
 from sim.flows import feed
-from sim.heads import Station, serve
+from sim.heads import Station, serve, serve_shared
 from sim.log import OUT_OF_STOCK
 from sim.units import parse_clock
 
 if TYPE_CHECKING:
     from sim.model import Drill
 
-Item = tuple[int, int, float, float, float]
-"""One order on its way: (request id, household index, and its compile, packing and
-handover minutes, drawn with the order so that variants share them)."""
+Item = tuple[int, int, float, float, float, int]
+"""One order or package on its way: (request id, household index, its compile,
+packing and door minutes, drawn with the request so that variants share them, and
+its bags)."""
 
 
 class SupplyFlow:
@@ -49,9 +58,14 @@ class SupplyFlow:
         self.stock = None
         if depot.stock is not None:
             self.stock = simpy.Container(self.env, init=depot.stock)
-        self.handover_factor = [
-            g.handover_factor for g in drill.scenario.households.groups.values()
-        ] + [1.0]
+        groups = drill.scenario.households.groups.values()
+        self.handover_factor = [g.handover_factor for g in groups] + [1.0]
+        # Who gets a ring-and-leave drop instead of a face-to-face handover.
+        self.drop = [self.params.carry.drop is not None and not g.face_to_face
+                     for g in groups] + [self.params.carry.drop is not None]
+        self.crews = drill.crews
+        self.bags = self.params.packages.bags_per_household
+        self.bulk = bulk_cases(drill.scenario, len(drill.households), drill.replication)
         rng = drill.operations
         vehicles, carry = self.params.vehicles, self.params.carry
         self.trip, self.unload = Draws(vehicles.trip, rng), Draws(vehicles.unload, rng)
@@ -94,12 +108,19 @@ class SupplyFlow:
             log.complete(rid, env.now)
             return
         times = orders.times
-        item = (rid, hh, times["batch"][i], times["pack"][i], times["handover"][i])
+        item = (rid, hh, times["batch"][i], times["pack"][i],
+                self._door_minutes(times, i, household.group), 1)
         collector = self.up[hh][-1]
         if self.params.cutoffs:
             self.pending.setdefault(collector, []).append(item)
         else:
             env.process(self._batch(collector, [item]))
+
+    def _door_minutes(self, draws: dict, i: int, group: int) -> float:
+        """A drop where the scenario has them and the group takes one, else a handover."""
+        if self.drop[group]:
+            return draws["drop"][i]
+        return draws["handover"][i] * self.handover_factor[group]
 
     def _cutoffs(self) -> Generator[simpy.Event, object, None]:
         env = self.env
@@ -132,15 +153,11 @@ class SupplyFlow:
         if compile_min > 0:
             yield from serve(env, collector, self.priority, False, ((compile_min, None),))
         log.stage_many(items, "batch", collector.name, collector.level, env.now)
-        items = yield from self._fill(items, stocked)
-        if not items:
-            return
-        capacity = self.params.vehicles.capacity_orders
-        for first in range(0, len(items), capacity):
-            env.process(self._drive(collector, items[first:first + capacity]))
+        yield from self._fill(collector, items, stocked)
 
-    def _fill(self, items: list[Item],
-              stocked: bool) -> Generator[simpy.Event, object, list[Item]]:
+    def _fill(self, collector: Station, items: list[Item],
+              stocked: bool) -> Generator[simpy.Event, object, None]:
+        """Take ``items`` out of stock, pack them and send them off in vehicle loads."""
         env, log = self.env, self.log
         if stocked and self.stock is not None:
             depot = self.params.depot
@@ -152,11 +169,53 @@ class SupplyFlow:
             if items:
                 yield self.stock.get(len(items))
         if not items:
-            return items
-        pack = float(sum(item[3] for item in items))
-        yield from serve(env, self.drill.depot, self.priority, False, ((pack, None),))
-        log.stage_many(items, "depot", "depot", 0, env.now)
-        return items
+            return
+        depot = self.drill.depot
+        crew = self.crews.crew(depot, "pack")
+        if not self.params.depot.pipeline and crew == [(depot, 1)]:
+            # One team packs the whole batch: one timed step.
+            pack = float(sum(item[3] for item in items))
+            yield from serve(env, depot, self.priority, False, ((pack, None),))
+            log.stage_many(items, "depot", "depot", 0, env.now)
+            for load in self._loads(items):
+                env.process(self._drive(collector, load))
+            return
+        packed: list[Item] = []
+        capacity = self.params.vehicles.capacity_orders
+        pipeline = self.params.depot.pipeline
+        state = {"left": len(items), "bags": 0}
+
+        def bagged(item: Item) -> Callable[[float], None]:
+            def done(now: float) -> None:
+                log.stage_many((item,), "depot", "depot", 0, now)
+                packed.append(item)
+                state["left"] -= 1
+                state["bags"] += item[5]
+                if (pipeline and state["bags"] >= capacity) or state["left"] == 0:
+                    for load in self._loads(packed):
+                        env.process(self._drive(collector, load))
+                    packed.clear()
+                    state["bags"] = 0
+            return done
+
+        yield from serve_shared(env, crew, self.priority, False,
+                                [(item[3], bagged(item)) for item in items])
+
+    def _loads(self, items: list[Item]) -> list[list[Item]]:
+        """``items`` in vehicle loads, in order: as many bags as a vehicle holds (one at least)."""
+        capacity = self.params.vehicles.capacity_orders
+        loads: list[list[Item]] = []
+        load: list[Item] = []
+        bags = 0
+        for item in items:
+            if load and bags + item[5] > capacity:
+                loads.append(load)
+                load, bags = [], 0
+            load.append(item)
+            bags += item[5]
+        if load:
+            loads.append(load)
+        return loads
 
     def _drive(self, collector: Station, load: list[Item]) -> Generator[simpy.Event, object, None]:
         out = self.trip() + self.unload()
@@ -164,7 +223,7 @@ class SupplyFlow:
 
         def arrived(now: float) -> None:
             self.log.stage_many(load, "vehicle", "vehicles", 0, now)
-            self.env.process(self._carry(collector, load))
+            self._carry(collector, load)
 
         yield from serve(self.env, self.drill.vehicles, self.priority, False,
                          ((out, arrived), (back, None)))
@@ -177,9 +236,9 @@ class SupplyFlow:
 
     # ---- goods down the chain ---------------------------------------------------------------
 
-    def _carry(self, station: Station, items: list[Item]) -> Generator[simpy.Event, object, None]:
+    def _carry(self, station: Station, items: list[Item]) -> None:
         """``station`` takes ``items`` from its access point to the heads below, or to doors."""
-        drill, log = self.drill, self.log
+        drill = self.drill
         carry = self.params.carry
         households = drill.households
         below: dict[Station, list[Item]] = {}
@@ -191,31 +250,45 @@ class SupplyFlow:
                 doors.append(item)
             else:
                 below.setdefault(path[k - 1], []).append(item)
-        steps = []
         walk_min, x_m, floor = drill.walk_min, station.x_m, station.floor
+        carts = []
         for child, group in below.items():
-            trips = math.ceil(len(group) / carry.cart_capacity)
+            trips = math.ceil(sum(item[5] for item in group) / carry.cart_capacity)
             walk = walk_min(x_m, floor, child.x_m, child.floor)
-            steps.append((trips * (2 * walk + self.load_per_trip()),
+            carts.append((trips * (2 * walk + self.load_per_trip()),
                           self._handed_down(station, child, group)))
         share = 2 / carry.bags_per_trip
-        factor = self.handover_factor
+        drops = []
         for item in doors:
             household = households[item[1]]
             walk = walk_min(x_m, floor, household.x_m, household.floor)
-            minutes = share * walk + item[4] * factor[household.group]
-            steps.append((minutes, self._delivered(station, item[0])))
+            drops.append((share * item[5] * walk + item[4], self._delivered(station, item[0])))
+        crews = self.crews
+        carry_crew, door_crew = crews.crew(station, "carry"), crews.crew(station, "door")
+        if carry_crew == door_crew:
+            rounds = [(carry_crew, carts + drops, items)]
+        else:
+            rounds = [(carry_crew, carts, [i for g in below.values() for i in g]),
+                      (door_crew, drops, doors)]
+        for crew, steps, moved in rounds:
+            if steps:
+                self.env.process(self._round(station, crew, steps, moved))
+
+    def _round(self, station: Station, crew: list, steps: list,
+               items: list[Item]) -> Generator[simpy.Event, object, None]:
+        """One round of ``station``'s goods, by one person or shared by a crew."""
+        log = self.log
 
         def granted(now: float) -> None:
             log.stage_many(items, "queue", station.name, station.level, now)
 
-        yield from serve(self.env, station, self.priority, False, steps, on_grant=granted)
+        yield from serve_shared(self.env, crew, self.priority, False, steps, on_grant=granted)
 
     def _handed_down(self, station: Station, child: Station,
                      group: list[Item]) -> Callable[[float], None]:
         def done(now: float) -> None:
             self.log.stage_many(group, "carry", station.name, station.level, now)
-            self.env.process(self._carry(child, group))
+            self._carry(child, group)
         return done
 
     def _delivered(self, station: Station, rid: int) -> Callable[[float], None]:
@@ -230,14 +303,41 @@ class SupplyFlow:
         """Push number ``push``: a package for every household at time ``at``."""
         env, log = self.env, self.log
         yield env.timeout(at)
-        n_households = len(self.drill.households)
-        batches: dict[Station, list[Item]] = {}
-        for household in self.drill.households:
+        households = self.drill.households
+        draws = self.package_draws
+        items = []
+        for household in households:
             hh = household.index
-            draw = push * n_households + hh
+            draw = push * len(households) + hh
             rid = log.new("supply", "package", hh, env.now)
-            item = (rid, hh, 0.0, self.package_draws["pack"][draw],
-                    self.package_draws["handover"][draw])
-            batches.setdefault(self.up[hh][-1], []).append(item)
-        for collector, items in batches.items():
-            env.process(self._batch(collector, items, stocked=False))
+            items.append((rid, hh, 0.0, draws["pack"][draw],
+                          self._door_minutes(draws, draw, household.group), self.bags))
+        if not self.bulk:
+            self._send_to_collectors(items)
+            return
+        first = 0
+        every = self.params.packages.bulk.load_every
+        for number, cases in enumerate(self.bulk[push]):
+            share = split_evenly(len(items), len(self.bulk[push]))[number]
+            env.process(self._bulk_load(at + number * every, cases, items[first:first + share]))
+            first += share
+
+    def _bulk_load(self, arrives: float, cases: list[float],
+                   items: list[Item]) -> Generator[simpy.Event, object, None]:
+        """One load of a consignment: handled case by case, then its bags go to be packed."""
+        env = self.env
+        if arrives > env.now:
+            yield env.timeout(arrives - env.now)
+        depot = self.drill.depot
+        yield from serve_shared(env, self.crews.crew(depot, "bulk"), self.priority, False,
+                                [(minutes, None) for minutes in cases])
+        self.log.stage_many(items, "bulk", "depot", 0, env.now)
+        self._send_to_collectors(items)
+
+    def _send_to_collectors(self, items: list[Item]) -> None:
+        """Packages go to the depot in one batch per collecting head."""
+        batches: dict[Station, list[Item]] = {}
+        for item in items:
+            batches.setdefault(self.up[item[1]][-1], []).append(item)
+        for collector, batch in batches.items():
+            self.env.process(self._batch(collector, batch, stocked=False))
