@@ -10,7 +10,8 @@ that one graph, so every variant serves the very same households.
 Node attributes: ``kind`` (``dispatch``, ``head``, ``household``), ``level``
 (0 dispatch, 1-5 heads, 6 households), ``level_name``, ``role``, ``area``,
 ``area_name``, ``x_m`` and ``floor`` (the node's access point, metres along the
-ground from its grid gate and storey), ``households`` (served below it); heads
+ground from its grid gate and storey), ``lift`` (wait and minutes per floor of its
+building's lifts, or None for stairs), ``households`` (served below it); heads
 carry ``staff``; households carry ``index``, ``people`` and ``group``.
 """
 
@@ -46,6 +47,7 @@ def build_chain(scenario: Scenario) -> nx.DiGraph:
     group_names, group_p = _group_table(scenario)
     households = 0
     for area in scenario.layout.areas:
+        lift = (area.lift.wait, area.lift.per_floor) if area.lift else None
         units = [_lay_out_unit(area, u, layout_rng) for u in range(area.units)]
         grids = _pack(units, scenario.layout.households_per_grid, lambda u: u["households"])
         communities = _chunks(grids, scenario.layout.grids_per_community)
@@ -58,10 +60,10 @@ def build_chain(scenario: Scenario) -> nx.DiGraph:
                     grid_id = _add_head(graph, community_id, "grid", area, counters, 0.0, 1)
                     for unit in grid:
                         unit_id = _add_head(graph, grid_id, "building", area, counters,
-                                            unit["x_m"], 1)
+                                            unit["x_m"], 1, lift)
                         for sub in unit["subs"]:
                             sub_id = _add_head(graph, unit_id, "floor", area, counters,
-                                               sub["x_m"], sub["floor"])
+                                               sub["x_m"], sub["floor"], lift)
                             groups = layout_rng.choice(len(group_names), sub["households"],
                                                        p=group_p)
                             for g in groups:
@@ -72,7 +74,7 @@ def build_chain(scenario: Scenario) -> nx.DiGraph:
                                     role="household", area=area.type, area_name=area.name,
                                     x_m=sub["x_m"] + area.door_walk_m, floor=sub["floor"],
                                     index=households - 1, people=area.people_per_household,
-                                    group=group_names[g],
+                                    group=group_names[g], lift=lift,
                                 )
                                 graph.add_edge(sub_id, f"H{households:05d}")
     _set_staff(graph, scenario)
@@ -258,13 +260,14 @@ def _chunks(items: list, size: int) -> list[list]:
 
 
 def _add_head(graph: nx.DiGraph, parent: str, level_name: str, area: Area,
-              counters: dict[str, int], x_m: float, floor: int) -> str:
+              counters: dict[str, int], x_m: float, floor: int,
+              lift: tuple[float, float] | None = None) -> str:
     counters[level_name] += 1
     node = f"{_PREFIX[level_name]}{counters[level_name]:04d}"
     level = level_number(level_name)
     graph.add_node(node, kind="head", level=level, level_name=level_name,
                    role=ROLES[area.type][level - 1], area=area.type, area_name=area.name,
-                   x_m=x_m, floor=floor)
+                   x_m=x_m, floor=floor, lift=lift)
     graph.add_edge(parent, node)
     return node
 

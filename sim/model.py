@@ -41,6 +41,7 @@ class Household:
     area: str
     grid: str  # the grid head above (or the nearest head above, if grids are dropped)
     path: tuple[Station, ...]  # heads above, nearest first
+    lift: tuple[float, float] | None = None  # wait and minutes per floor; None: stairs
 
 
 @dataclass
@@ -100,8 +101,10 @@ class Drill:
         self.stations: dict[str, Station] = {}
         for node in chains.heads(graph):
             data = graph.nodes[node]
-            self.stations[node] = Station(self.env, node, data["staff"], data["level"],
-                                          data["x_m"], data["floor"])
+            station = Station(self.env, node, data["staff"], data["level"], data["x_m"],
+                              data["floor"])
+            station.lift = data.get("lift")
+            self.stations[node] = station
         self.households = self._households()
         self.depot = Station(self.env, "depot", scenario.supply.depot.teams)
         self.vehicles = Station(self.env, "vehicles", scenario.supply.vehicles.count)
@@ -126,10 +129,17 @@ class Drill:
 
     # ---- geometry -------------------------------------------------------------------------
 
-    def walk_min(self, x_a: float, floor_a: int, x_b: float, floor_b: int) -> float:
-        """Minutes on foot between two access points (ground distance, then stairs)."""
-        return (abs(x_a - x_b) / self.walk_m_per_min
-                + abs(floor_a - floor_b) * self.stairs_min_per_floor)
+    def walk_min(self, x_a: float, floor_a: int, x_b: float, floor_b: int,
+                 lift: tuple[float, float] | None = None) -> float:
+        """Minutes on foot between two access points: ground distance, then storeys.
+
+        Storeys are climbed by the stairs, or by ``lift`` (a wait and a ride per
+        floor): the lifts of the building where the upper access point is.
+        """
+        floors = abs(floor_a - floor_b)
+        if lift is not None and floors:
+            return abs(x_a - x_b) / self.walk_m_per_min + lift[0] + floors * lift[1]
+        return abs(x_a - x_b) / self.walk_m_per_min + floors * self.stairs_min_per_floor
 
     def paths_up_to(self, level_name: str) -> list[tuple[Station, ...]]:
         """Per household: its heads from the nearest up to the first at ``level_name`` or above.
@@ -209,7 +219,8 @@ class Drill:
         groups = {name: g for g, name in enumerate(self.group_names)}
         stations = self.stations
         return [Household(data["index"], node, groups[data["group"]], data["x_m"], data["floor"],
-                          data["area"], grid, tuple(stations[h] for h in path))
+                          data["area"], grid, tuple(stations[h] for h in path),
+                          data.get("lift"))
                 for node, data, path, grid in chains.household_table(self.graph)]
 
     def _schedule_off_duty(self) -> None:

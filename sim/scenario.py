@@ -97,6 +97,13 @@ class FloatRange(_Range):
     max: float = Field(ge=0)
 
 
+class Lift(Strict):
+    """Lifts in every building of a compound area, used instead of the stairs."""
+
+    wait: Minutes = Field(ge=0, description="mean wait for a car, queueing included")
+    per_floor: Minutes = Field(gt=0, description="ride time per floor")
+
+
 class Area(Strict):
     """A block of one area type: its L4 units, their L5 sub-units and households."""
 
@@ -110,9 +117,12 @@ class Area(Strict):
     gate_walk_m: FloatRange = Field(description="grid gate to the unit's entrance")
     sub_unit_spacing_m: float = Field(0.0, ge=0, description="between courtyards or shops")
     door_walk_m: float = Field(10.0, ge=0, description="landing or courtyard gate to a door")
+    lift: Lift | None = Field(None, description="compound buildings only; none = stairs")
 
     @model_validator(mode="after")
     def _one_sub_unit_count(self) -> Area:
+        if self.lift is not None and self.type != "compound":
+            raise ValueError("only compound buildings have lifts (floors above the first)")
         if (self.sub_units_per_unit is None) == (self.sub_units_total is None):
             raise ValueError("give exactly one of sub_units_per_unit or sub_units_total")
         if self.sub_units_total is not None and self.sub_units_total < self.units:

@@ -183,3 +183,31 @@ def test_every_mechanism_at_once_conserves_every_request() -> None:
     assert results.conservation["balanced"].all()
     done = results.requests[results.requests["kind"] == "package"]
     assert (done["status"] == "completed").mean() > 0.9
+
+
+def tower(lift: dict | None) -> dict:
+    area = {"name": "tower", "type": "compound", "units": 1, "sub_units_per_unit": 20,
+            "households_per_sub_unit": 4, "people_per_household": 3.0, "gate_walk_m": 75,
+            "door_walk_m": 0}
+    if lift is not None:
+        area["lift"] = lift
+    data = lane_round(**{"supply.carry.stairs_min_per_floor": 0.5})
+    data["layout"]["areas"] = [area]
+    return data
+
+
+def test_lifts_replace_the_stairs_in_towers() -> None:
+    stairs, _ = packages(make_scenario(tower(None)))
+    lifts, _ = packages(make_scenario(tower({"wait": "2min", "per_floor": "3s"})))
+    # one head walks to 80 doors and back: the same ground, storeys by stairs or lift
+    climb = sum(2 * 4 * 0.5 * (f - 1) for f in range(1, 21))
+    ride = sum(2 * 4 * (2 + 0.05 * (f - 1)) for f in range(2, 21))
+    assert stairs["completed_min"].max() - lifts["completed_min"].max() == pytest.approx(
+        climb - ride, abs=1e-6)
+
+
+def test_lifts_only_in_compounds() -> None:
+    data = lane_round()
+    data["layout"]["areas"][0]["lift"] = {"wait": "1min", "per_floor": "3s"}
+    with pytest.raises(ValueError, match="only compound buildings have lifts"):
+        make_scenario(data)

@@ -254,14 +254,14 @@ class SupplyFlow:
         carts = []
         for child, group in below.items():
             trips = math.ceil(sum(item[5] for item in group) / carry.cart_capacity)
-            walk = walk_min(x_m, floor, child.x_m, child.floor)
+            walk = walk_min(x_m, floor, child.x_m, child.floor, child.lift)
             carts.append((trips * (2 * walk + self.load_per_trip()),
                           self._handed_down(station, child, group)))
         share = 2 / carry.bags_per_trip
         drops = []
         for item in doors:
             household = households[item[1]]
-            walk = walk_min(x_m, floor, household.x_m, household.floor)
+            walk = walk_min(x_m, floor, household.x_m, household.floor, household.lift)
             drops.append((share * item[5] * walk + item[4], self._delivered(station, item[0])))
         crews = self.crews
         carry_crew, door_crew = crews.crew(station, "carry"), crews.crew(station, "door")
