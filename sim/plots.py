@@ -29,8 +29,8 @@ from sim.experiment import Results
 from sim.scenario import LEVELS
 
 DPI = 110
-STAGE_ORDER = ("contact", "relay", "batch", "bulk", "dispatch", "depot", "vehicles", "vehicle", "gate",
-               "travel", "queue", "carry", "walk", "attend", "handover")
+STAGE_ORDER = ("contact", "relay", "batch", "bulk", "dispatch", "depot", "vehicles", "vehicle",
+               "gate", "travel", "queue", "carry", "walk", "attend", "handover")
 """Stages in the order a request usually meets them (others follow alphabetically)."""
 AREA_COLOURS = {"compound": "#4c72b0", "bungalow": "#dd8452", "commercial": "#55a868",
                 "all": "#7f7f7f"}
