@@ -205,13 +205,21 @@ class Depot(Strict):
     restock_amount: int = Field(0, ge=0)
 
 
+class MultiDrop(Strict):
+    """Vehicle trips that serve several grid gates with one load."""
+
+    stops: int = Field(ge=2, description="grid gates one load may serve")
+    between: Distribution = Field(description="drive from one gate to the next")
+
+
 class Vehicles(Strict):
     """Vehicles bringing goods from the depot to grid gates."""
 
     count: int = Field(ge=1)
-    capacity_orders: int = Field(ge=1)
+    capacity_orders: int = Field(ge=1, description="bags per load (an order is one bag)")
     trip: Distribution = Field(description="depot to grid gate, one way")
-    unload: Distribution = NoTime
+    unload: Distribution = Field(NoTime, description="at each gate")
+    multi_drop: MultiDrop | None = None
 
 
 class Carry(Strict):

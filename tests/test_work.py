@@ -211,3 +211,25 @@ def test_lifts_only_in_compounds() -> None:
     data["layout"]["areas"][0]["lift"] = {"wait": "1min", "per_floor": "3s"}
     with pytest.raises(ValueError, match="only compound buildings have lifts"):
         make_scenario(data)
+
+
+def test_multi_drop_trips_serve_several_gates_with_one_load() -> None:
+    changes = {"layout.households_per_grid": 20,
+               "supply.vehicles": {"count": 1, "capacity_orders": 100, "trip": "30min",
+                                   "unload": "2min"}}
+    one_gate = make_scenario(lane_round(**changes))
+    changes["supply.vehicles"] = {**changes["supply.vehicles"],
+                                  "multi_drop": {"stops": 3, "between": "5min"}}
+    multi = make_scenario(lane_round(**changes))
+    arrivals = {}
+    for name, scenario in (("one", one_gate), ("multi", multi)):
+        records, graph = drill(scenario)
+        _, stages = frames(records)
+        vehicle = stages[stages["stage"] == "vehicle"]
+        arrivals[name] = sorted(set(np.round(vehicle["end_min"] - vehicle["end_min"].min(), 6)))
+        trips = next(r for r in records.resources if r[2] == "vehicle")[6]
+        assert trips == (4 if name == "one" else 2)
+    # one van: a round trip of 30 + 2 + 30 min per gate; against three gates 5 + 2 min
+    # apart, back after the third (14 + 30), out again (30 + 2) to the fourth
+    assert arrivals["one"] == pytest.approx([0, 62, 124, 186])
+    assert arrivals["multi"] == pytest.approx([0, 7, 14, 14 + 30 + 32])

@@ -29,6 +29,7 @@ from sim.demand import Arrivals, Draws, bulk_cases, split_evenly
 from sim.flows import feed
 from sim.heads import Station, serve, serve_shared
 from sim.log import OUT_OF_STOCK
+from sim.scenario import NoTime
 from sim.units import parse_clock
 
 if TYPE_CHECKING:
@@ -69,6 +70,10 @@ class SupplyFlow:
         rng = drill.operations
         vehicles, carry = self.params.vehicles, self.params.carry
         self.trip, self.unload = Draws(vehicles.trip, rng), Draws(vehicles.unload, rng)
+        self.multi_drop = vehicles.multi_drop
+        self.between = Draws(vehicles.multi_drop.between if vehicles.multi_drop else NoTime, rng)
+        self.packing = 0  # batches being packed now
+        self.dock: list[tuple[Station, Item]] = []  # packed, waiting for a multi-drop load
         self.load_per_trip = Draws(carry.load_per_trip, rng)
 
     def start(self) -> None:
@@ -172,13 +177,13 @@ class SupplyFlow:
             return
         depot = self.drill.depot
         crew = self.crews.crew(depot, "pack")
+        self.packing += 1
         if not self.params.depot.pipeline and crew == [(depot, 1)]:
             # One team packs the whole batch: one timed step.
             pack = float(sum(item[3] for item in items))
             yield from serve(env, depot, self.priority, False, ((pack, None),))
             log.stage_many(items, "depot", "depot", 0, env.now)
-            for load in self._loads(items):
-                env.process(self._drive(collector, load))
+            self._ship(collector, items, last=True)
             return
         packed: list[Item] = []
         capacity = self.params.vehicles.capacity_orders
@@ -192,8 +197,7 @@ class SupplyFlow:
                 state["left"] -= 1
                 state["bags"] += item[5]
                 if (pipeline and state["bags"] >= capacity) or state["left"] == 0:
-                    for load in self._loads(packed):
-                        env.process(self._drive(collector, load))
+                    self._ship(collector, list(packed), last=state["left"] == 0)
                     packed.clear()
                     state["bags"] = 0
             return done
@@ -217,16 +221,55 @@ class SupplyFlow:
             loads.append(load)
         return loads
 
-    def _drive(self, collector: Station, load: list[Item]) -> Generator[simpy.Event, object, None]:
-        out = self.trip() + self.unload()
-        back = self.trip()
+    def _ship(self, collector: Station, items: list[Item], last: bool) -> None:
+        """Packed ``items`` of ``collector``'s batch leave in vehicle loads.
 
+        One grid gate per load, unless vehicles make multi-drop trips: then packed bags
+        wait at the dock until a load is full or nothing else is being packed, and a
+        load may serve several gates. ``last``: the batch is packed.
+        """
+        if last:
+            self.packing -= 1
+        if self.multi_drop is None:
+            for load in self._loads(items):
+                self.env.process(self._drive([(collector, load)]))
+            return
+        self.dock.extend((collector, item) for item in items)
+        capacity = self.params.vehicles.capacity_orders
+        while self.dock and (self.packing == 0
+                             or sum(item[5] for _, item in self.dock) >= capacity):
+            self.env.process(self._drive(self._next_load()))
+
+    def _next_load(self) -> list[tuple[Station, list[Item]]]:
+        """Take the next load off the dock: bags up to capacity, gates up to ``stops``."""
+        capacity = self.params.vehicles.capacity_orders
+        stops: dict[Station, list[Item]] = {}
+        bags = taken = 0
+        for collector, item in self.dock:
+            if taken and (bags + item[5] > capacity
+                          or (collector not in stops and len(stops) == self.multi_drop.stops)):
+                break
+            stops.setdefault(collector, []).append(item)
+            bags += item[5]
+            taken += 1
+        del self.dock[:taken]
+        return list(stops.items())
+
+    def _drive(self, stops: list[tuple[Station, list[Item]]]
+               ) -> Generator[simpy.Event, object, None]:
+        """A vehicle trip: to each gate in turn (unloading there), then back to the depot."""
+        steps = []
+        for number, (collector, load) in enumerate(stops):
+            leg = self.trip() if number == 0 else self.between()
+            steps.append((leg + self.unload(), self._arrived(collector, load)))
+        steps.append((self.trip(), None))
+        yield from serve(self.env, self.drill.vehicles, self.priority, False, steps)
+
+    def _arrived(self, collector: Station, load: list[Item]) -> Callable[[float], None]:
         def arrived(now: float) -> None:
             self.log.stage_many(load, "vehicle", "vehicles", 0, now)
             self._carry(collector, load)
-
-        yield from serve(self.env, self.drill.vehicles, self.priority, False,
-                         ((out, arrived), (back, None)))
+        return arrived
 
     def _restock(self) -> Generator[simpy.Event, object, None]:
         depot = self.params.depot
