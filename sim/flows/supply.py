@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import simpy
 
@@ -35,10 +35,18 @@ from sim.units import parse_clock
 if TYPE_CHECKING:
     from sim.model import Drill
 
-Item = tuple[int, int, float, float, float, int]
-"""One order or package on its way: (request id, household index, its compile,
-packing and door minutes, drawn with the request so that variants share them, and
-its bags)."""
+class Item(NamedTuple):
+    """One order or package on its way.
+
+    Its minutes are drawn with the request, so every variant shares them.
+    """
+
+    request_id: int
+    household: int
+    compile_min: float
+    pack_min: float
+    door_min: float  # handover or drop at the door
+    bags: int
 
 
 class SupplyFlow:
@@ -113,8 +121,8 @@ class SupplyFlow:
             log.complete(rid, env.now)
             return
         times = orders.times
-        item = (rid, hh, times["batch"][i], times["pack"][i],
-                self._door_minutes(times, i, household.group), 1)
+        item = Item(rid, hh, times["batch"][i], times["pack"][i],
+                    self._door_minutes(times, i, household.group), 1)
         collector = self.up[hh][-1]
         if self.params.cutoffs:
             self.pending.setdefault(collector, []).append(item)
@@ -154,7 +162,7 @@ class SupplyFlow:
         as their own consignment.
         """
         env, log = self.env, self.log
-        compile_min = float(sum(item[2] for item in items))
+        compile_min = float(sum(item.compile_min for item in items))
         if compile_min > 0:
             yield from serve(env, collector, self.priority, False, ((compile_min, None),))
         log.stage_many(items, "batch", collector.name, collector.level, env.now)
@@ -180,7 +188,7 @@ class SupplyFlow:
         self.packing += 1
         if not self.params.depot.pipeline and crew == [(depot, 1)]:
             # One team packs the whole batch: one timed step.
-            pack = float(sum(item[3] for item in items))
+            pack = float(sum(item.pack_min for item in items))
             yield from serve(env, depot, self.priority, False, ((pack, None),))
             log.stage_many(items, "depot", "depot", 0, env.now)
             self._ship(collector, items, last=True)
@@ -195,7 +203,7 @@ class SupplyFlow:
                 log.stage_many((item,), "depot", "depot", 0, now)
                 packed.append(item)
                 state["left"] -= 1
-                state["bags"] += item[5]
+                state["bags"] += item.bags
                 if (pipeline and state["bags"] >= capacity) or state["left"] == 0:
                     self._ship(collector, list(packed), last=state["left"] == 0)
                     packed.clear()
@@ -203,7 +211,7 @@ class SupplyFlow:
             return done
 
         yield from serve_shared(env, crew, self.priority, False,
-                                [(item[3], bagged(item)) for item in items])
+                                [(item.pack_min, bagged(item)) for item in items])
 
     def _loads(self, items: list[Item]) -> list[list[Item]]:
         """``items`` in vehicle loads, in order: as many bags as a vehicle holds (one at least)."""
@@ -212,11 +220,11 @@ class SupplyFlow:
         load: list[Item] = []
         bags = 0
         for item in items:
-            if load and bags + item[5] > capacity:
+            if load and bags + item.bags > capacity:
                 loads.append(load)
                 load, bags = [], 0
             load.append(item)
-            bags += item[5]
+            bags += item.bags
         if load:
             loads.append(load)
         return loads
@@ -237,7 +245,7 @@ class SupplyFlow:
         self.dock.extend((collector, item) for item in items)
         capacity = self.params.vehicles.capacity_orders
         while self.dock and (self.packing == 0
-                             or sum(item[5] for _, item in self.dock) >= capacity):
+                             or sum(item.bags for _, item in self.dock) >= capacity):
             self.env.process(self._drive(self._next_load()))
 
     def _next_load(self) -> list[tuple[Station, list[Item]]]:
@@ -246,11 +254,11 @@ class SupplyFlow:
         stops: dict[Station, list[Item]] = {}
         bags = taken = 0
         for collector, item in self.dock:
-            if taken and (bags + item[5] > capacity
+            if taken and (bags + item.bags > capacity
                           or (collector not in stops and len(stops) == self.multi_drop.stops)):
                 break
             stops.setdefault(collector, []).append(item)
-            bags += item[5]
+            bags += item.bags
             taken += 1
         del self.dock[:taken]
         return list(stops.items())
@@ -287,7 +295,7 @@ class SupplyFlow:
         below: dict[Station, list[Item]] = {}
         doors: list[Item] = []
         for item in items:
-            path = households[item[1]].path
+            path = households[item.household].path
             k = path.index(station)
             if k == 0:
                 doors.append(item)
@@ -296,16 +304,17 @@ class SupplyFlow:
         walk_min, x_m, floor = drill.walk_min, station.x_m, station.floor
         carts = []
         for child, group in below.items():
-            trips = math.ceil(sum(item[5] for item in group) / carry.cart_capacity)
+            trips = math.ceil(sum(item.bags for item in group) / carry.cart_capacity)
             walk = walk_min(x_m, floor, child.x_m, child.floor, child.lift)
             carts.append((trips * (2 * walk + self.load_per_trip()),
                           self._handed_down(station, child, group)))
         share = 2 / carry.bags_per_trip
         drops = []
         for item in doors:
-            household = households[item[1]]
+            household = households[item.household]
             walk = walk_min(x_m, floor, household.x_m, household.floor, household.lift)
-            drops.append((share * item[5] * walk + item[4], self._delivered(station, item[0])))
+            drops.append((share * item.bags * walk + item.door_min,
+                          self._delivered(station, item.request_id)))
         crews = self.crews
         carry_crew, door_crew = crews.crew(station, "carry"), crews.crew(station, "door")
         if carry_crew == door_crew:
@@ -353,8 +362,8 @@ class SupplyFlow:
             hh = household.index
             draw = push * len(households) + hh
             rid = log.new("supply", "package", hh, env.now)
-            items.append((rid, hh, 0.0, draws["pack"][draw],
-                          self._door_minutes(draws, draw, household.group), self.bags))
+            items.append(Item(rid, hh, 0.0, draws["pack"][draw],
+                              self._door_minutes(draws, draw, household.group), self.bags))
         if not self.bulk:
             self._send_to_collectors(items)
             return
@@ -381,6 +390,6 @@ class SupplyFlow:
         """Packages go to the depot in one batch per collecting head."""
         batches: dict[Station, list[Item]] = {}
         for item in items:
-            batches.setdefault(self.up[item[1]][-1], []).append(item)
+            batches.setdefault(self.up[item.household][-1], []).append(item)
         for collector, batch in batches.items():
             self.env.process(self._batch(collector, batch, stocked=False))
