@@ -46,7 +46,11 @@ def run_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("scenario", type=Path, help="scenario file (YAML)")
     parser.add_argument("--out", type=Path, default=None,
-                        help="results folder (default: results/<scenario name>)")
+                        help="results folder (default: results/<scenario name>); only a new "
+                             "or empty folder or an earlier results folder is replaced")
+    parser.add_argument("--force", action="store_true",
+                        help="replace --out even if it is a file, a link or a folder of "
+                             "other files")
     parser.add_argument("--seed", type=_non_negative, default=None,
                         help="random seed (default: the scenario's)")
     parser.add_argument("--replications", type=_positive, default=None,
@@ -85,17 +89,26 @@ def run_command(argv: Sequence[str]) -> int:
     except ScenarioError as exc:
         return _fail(str(exc))
     out = args.out or Path("results") / scenario.name
-    from sim.experiment import run_experiment
-    from sim.output import write_results
+    from sim.destination import DestinationError, claim
 
+    held = None
     try:
-        results = run_experiment(scenario, jobs=args.jobs, dask_address=args.dask,
-                                 progress=not args.quiet, stages=args.stages,
-                                 variants=args.variant, keep_requests=not args.no_requests)
-        write_results(results, out, figures=not args.no_figures)
+        with claim(out, force=args.force) as held:
+            from sim.experiment import run_experiment
+            from sim.output import write_results
+
+            results = run_experiment(scenario, jobs=args.jobs, dask_address=args.dask,
+                                     progress=not args.quiet, stages=args.stages,
+                                     variants=args.variant, keep_requests=not args.no_requests)
+            write_results(results, out, figures=not args.no_figures, force=args.force)
     except KeyboardInterrupt:
-        print("interrupted: no results written", file=sys.stderr)
+        if held is not None and held.swapped:
+            print(f"interrupted after the results were complete in {out}", file=sys.stderr)
+        else:
+            print("interrupted: no results written", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except DestinationError as exc:
+        return _fail(str(exc))
     except RuntimeError as exc:
         return _fail(str(exc))
     except OSError as exc:
