@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,16 +26,46 @@ if TYPE_CHECKING:
 # The run imports pandas, scipy and matplotlib only once the scenario has loaded, so that
 # --help, schema and bad input answer at once.
 
+EXIT_NOT_CONSERVED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, CI cancellation): stops the run the way Ctrl-C does."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in SUBCOMMANDS:
-        return SUBCOMMANDS[argv[0]](argv[1:])
-    return run_command(argv)
+    previous = _on_sigterm()
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            return SUBCOMMANDS[argv[0]](argv[1:])
+        return run_command(argv)
+    except KeyboardInterrupt as exc:  # before the run started: nothing to clean up
+        print("interrupted: no results written", file=sys.stderr)
+        return _interrupted_status(exc)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _on_sigterm() -> object:
+    """Make SIGTERM raise :class:`Terminated` (main thread only); the previous handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    return signal.SIG_DFL if previous is None else previous
+
+
+def _interrupted_status(exc: BaseException) -> int:
+    return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
 
 
 def run_parser() -> argparse.ArgumentParser:
@@ -46,7 +78,11 @@ def run_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("scenario", type=Path, help="scenario file (YAML)")
     parser.add_argument("--out", type=Path, default=None,
-                        help="results folder (default: results/<scenario name>)")
+                        help="results folder (default: results/<scenario name>); only a new "
+                             "or empty folder or an earlier results folder is replaced")
+    parser.add_argument("--force", action="store_true",
+                        help="replace --out even if it is a file, a link or a folder of "
+                             "other files")
     parser.add_argument("--seed", type=_non_negative, default=None,
                         help="random seed (default: the scenario's)")
     parser.add_argument("--replications", type=_positive, default=None,
@@ -54,7 +90,7 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--variant", action="append", default=None, metavar="NAME",
                         help="run only this variant (repeatable; default: all)")
     parser.add_argument("--jobs", type=_positive, default=None,
-                        help="local worker processes (default: all cores)")
+                        help="local worker processes (default and most: the available cores)")
     parser.add_argument("--dask", default=None, metavar="ADDRESS",
                         help=f"run on this Dask scheduler (or set {DASK_ENV}); "
                              "needs pip install -e '.[dask]'")
@@ -85,24 +121,41 @@ def run_command(argv: Sequence[str]) -> int:
     except ScenarioError as exc:
         return _fail(str(exc))
     out = args.out or Path("results") / scenario.name
-    from sim.experiment import run_experiment
-    from sim.output import write_results
+    from sim.destination import DestinationError, claim
 
+    held = None
     try:
-        results = run_experiment(scenario, jobs=args.jobs, dask_address=args.dask,
-                                 progress=not args.quiet, stages=args.stages,
-                                 variants=args.variant, keep_requests=not args.no_requests)
-        write_results(results, out, figures=not args.no_figures)
-    except KeyboardInterrupt:
-        print("interrupted: no results written", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        with claim(out, force=args.force) as held:
+            from sim.experiment import run_experiment
+            from sim.output import write_results
+
+            results = run_experiment(scenario, jobs=args.jobs, dask_address=args.dask,
+                                     progress=not args.quiet, stages=args.stages,
+                                     variants=args.variant, keep_requests=not args.no_requests)
+            write_results(results, out, figures=not args.no_figures, force=args.force)
+    except KeyboardInterrupt as exc:
+        if held is not None and held.swapped:
+            print(f"interrupted after the results were complete in {out}", file=sys.stderr)
+        else:
+            print("interrupted: no results written", file=sys.stderr)
+        return _interrupted_status(exc)
+    except DestinationError as exc:
+        return _fail(str(exc))
     except RuntimeError as exc:
         return _fail(str(exc))
     except OSError as exc:
         return _fail(f"{out}: cannot write results: {exc.strerror or exc}")
     if not args.quiet:
         print(summary_text(results, out))
+    if not _balanced(results):
+        print(f"error: conservation failed: some requests are not accounted for, see "
+              f"{out / 'conservation.csv'}", file=sys.stderr)
+        return EXIT_NOT_CONSERVED
     return 0
+
+
+def _balanced(results: Results) -> bool:
+    return bool(results.conservation["balanced"].all()) if len(results.conservation) else True
 
 
 def summary_text(results: Results, out: Path) -> str:
@@ -118,8 +171,7 @@ def summary_text(results: Results, out: Path) -> str:
             f"{row.variant:<26}{row.flow:<10}{row.kind:<10}{row.n:>8.0f}"
             f"{_pm(row.mean, row.mean_hw):>16}{_pm(row.p95, row.p95_hw):>16}"
             f"{_share(row.within_target):>11}")
-    balanced = bool(results.conservation["balanced"].all()) if len(results.conservation) else True
-    lines.append("conservation: every request accounted for" if balanced
+    lines.append("conservation: every request accounted for" if _balanced(results)
                  else "conservation: FAILED, see conservation.csv")
     lines.append(f"results: {out}")
     return "\n".join(lines)

@@ -13,9 +13,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
 
 import networkx as nx
 import pandas as pd
@@ -26,6 +27,7 @@ from sim.chain import build_chain, chain_for_variant, cost_table
 from sim.model import Drill, RunRecords
 from sim.scenario import Scenario
 from sim.settings import DASK_ENV, STAGES_KEPT
+from sim.workers import workers_die_with_parent
 
 _CHAINS: dict[tuple[str, str | None], nx.DiGraph] = {}
 
@@ -120,15 +122,23 @@ def run_experiment(
                                                 keep_requests)
                     bar.update()
             else:
-                futures: dict[Future, tuple[str, int]] = {
-                    executor.submit(run_one, scenario, name, rep, _keep(stages, rep),
-                                    keep_requests): (name, rep)
-                    for name, rep in tasks
-                }
+                # A few runs per worker in flight, the next submitted as one finishes:
+                # memory stays flat however many runs there are.
+                window = 2 * getattr(executor, "slots", 1)
+                waiting = iter(tasks)
+                futures: dict[Future, tuple[str, int]] = {}
                 try:
-                    for future in as_completed(futures):
-                        runs[futures[future]] = future.result()
-                        bar.update()
+                    while True:
+                        for name, rep in islice(waiting, window - len(futures)):
+                            future = executor.submit(run_one, scenario, name, rep,
+                                                     _keep(stages, rep), keep_requests)
+                            futures[future] = (name, rep)
+                        if not futures:
+                            break
+                        done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            runs[futures.pop(future)] = future.result()
+                            bar.update()
                 except BaseException:
                     for future in futures:
                         future.cancel()
@@ -184,30 +194,60 @@ def _variant_chain(scenario: Scenario, variant: str) -> nx.DiGraph:
     return _CHAINS[(key, variant)]
 
 
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the system tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 @contextmanager
 def executor_for(jobs: int | None, dask_address: str | None,
                  tasks: int) -> Iterator[Executor | None]:
-    """A process pool, a Dask executor, or ``None`` to run ``tasks`` in this process."""
+    """A process pool, a Dask executor, or ``None`` to run ``tasks`` in this process.
+
+    Local workers are capped at the available cores and die with this process. The
+    executor's ``slots`` attribute says how many runs it works on at once.
+    """
     if dask_address:
-        try:
-            from distributed import Client
-        except ImportError:
-            raise RuntimeError("--dask needs the Dask extra: pip install -e '.[dask]'") from None
-        with Client(dask_address) as client:
+        with dask_client(dask_address) as client:
             executor = client.get_executor()
+            executor.slots = max(1, sum(client.nthreads().values()))
             try:
                 yield executor
             finally:
                 executor.shutdown(wait=False)
         return
-    workers = min(jobs or os.cpu_count() or 1, tasks)
+    workers = min(jobs or available_cores(), available_cores(), tasks)
     if workers <= 1:
         yield None
         return
-    pool = ProcessPoolExecutor(max_workers=workers)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=workers_die_with_parent,
+                               initargs=(os.getpid(),))
+    pool.slots = workers
     try:
         yield pool
     except BaseException:
+        processes = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()  # an interrupted run does not wait for the runs in hand
         raise
     pool.shutdown(wait=True)
+
+
+@contextmanager
+def dask_client(address: str, timeout_s: float = 5) -> Iterator[object]:
+    """A Dask client, or ``RuntimeError`` in one line if the scheduler cannot be reached."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise RuntimeError("--dask needs the Dask extra: pip install -e '.[dask]'") from None
+    try:
+        client = Client(address, timeout=f"{timeout_s}s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise RuntimeError(f"--dask {address}: cannot reach the Dask scheduler within "
+                           f"{timeout_s:g} s ({reason})") from None
+    with client:
+        yield client

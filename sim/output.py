@@ -2,40 +2,41 @@
 
 Everything goes into a temporary folder beside the destination, which replaces the
 destination only once complete: an interrupted run leaves no half-written results,
-and an existing folder is replaced only by a complete one.
+and an existing folder is replaced only by a complete one. Only results folders are
+ever replaced (see :mod:`sim.destination`).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from sim.destination import claim, replace
 from sim.experiment import Results
 
 DECIMALS = 4
 
 
-def write_results(results: Results, out: Path, figures: bool = True) -> Path:
-    """Write tables, resolved scenario, figures and report into ``out`` atomically."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; results are for everyone
-    try:
-        _write_all(results, staging, figures)
-        _replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return out
+def write_results(results: Results, out: str | Path, figures: bool = True,
+                  force: bool = False) -> Path:
+    """Write tables, resolved scenario, figures and report into ``out`` atomically.
+
+    ``out`` must be new, empty or a results folder, unless ``force``
+    (:class:`sim.destination.DestinationError` otherwise).
+    """
+    with claim(out, force) as held:
+        staging = held.staging(results.scenario.name)
+        try:
+            _write_all(results, staging, figures)
+            replace(staging, held)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return Path(out)
 
 
 def _write_all(results: Results, folder: Path, figures: bool) -> None:
@@ -93,16 +94,3 @@ def _clean(value: object) -> object:
     if isinstance(value, float):
         return round(value, DECIMALS) if math.isfinite(value) else None
     return value
-
-
-def _replace(staging: Path, out: Path) -> None:
-    """Move ``staging`` into place of ``out``, keeping the old folder until the swap is done."""
-    if not out.exists():
-        staging.rename(out)
-        return
-    old = out.with_name(f".{out.name}.old")
-    if old.exists():
-        shutil.rmtree(old)
-    out.rename(old)
-    staging.rename(out)
-    shutil.rmtree(old, ignore_errors=True)

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -24,6 +25,7 @@ from pydantic import (
 
 from sim.distributions import Distribution, Fixed, Minutes, shorthand
 from sim.errors import ScenarioError, describe, one_line
+from sim.names import folder_name
 from sim.units import parse_clock, parse_window
 
 LEVELS: tuple[str, ...] = ("zone", "community", "grid", "building", "floor")
@@ -389,7 +391,7 @@ def _profile_ok(profile: list[float] | None, where: str) -> None:
 class Scenario(Strict):
     """One drill: layout, heads, flows, variants, and how long and how often to run."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: Annotated[str, AfterValidator(folder_name)]
     description: str = ""
     seed: int = Field(0, ge=0)
     start: Clock = Field("00:00", description="clock time when lockdown starts (model time 0)")

@@ -12,6 +12,7 @@ import yaml
 import sim.cli
 import sim.output
 from sim.cli import main
+from sim.destination import MANIFEST, DestinationError
 from sim.experiment import run_experiment
 from sim.output import write_results
 from sim.scenario import Scenario, load_scenario
@@ -34,6 +35,7 @@ def cli_jobs(base: Path) -> dict[str, list]:
     holds stale content; started in the background after collection (see conftest)."""
     out = base / "parent" / "small_results"
     (out / "old_figures").mkdir(parents=True)
+    (out / MANIFEST).write_text("{}")  # an earlier results folder: it may be replaced
     (out / "stale.txt").write_text("from an earlier run")
     (out / "old_figures" / "x.png").write_bytes(b"not a figure")
     return {"run": [SMALL, "--out", out, "--quiet"]}
@@ -219,8 +221,13 @@ def test_write_replaces_whole_folder(tmp_path: Path) -> None:
     out = tmp_path / "res"
     out.mkdir()
     (out / "stale.csv").write_text("old")
+    with pytest.raises(DestinationError, match="not a results folder"):
+        write_results(results, out, figures=False)
+    assert [p.name for p in out.iterdir()] == ["stale.csv"]
+    (out / MANIFEST).write_text("{}")
     write_results(results, out, figures=False)
     names = {p.name for p in out.iterdir()}
     assert "stale.csv" not in names
-    assert {"requests.csv", "summary.csv", "summary.json", "scenario.resolved.yaml"} <= names
+    assert {"requests.csv", "summary.csv", "summary.json", "scenario.resolved.yaml",
+            MANIFEST} <= names
     assert sorted(p.name for p in tmp_path.iterdir()) == ["res"]

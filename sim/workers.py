@@ -1,0 +1,58 @@
+"""Worker processes that never outlive the run that started them.
+
+A worker leaves Ctrl-C to its parent (which stops the pool) and exits as soon as the
+parent is gone, even when the parent was killed with SIGKILL and could clean up
+nothing: on Linux the kernel sends it SIGKILL (``prctl(PR_SET_PDEATHSIG)``); everywhere,
+a daemon thread checks once a second that its parent is still the one it started with.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+
+PR_SET_PDEATHSIG = 1
+CHECK_EVERY_S = 1.0
+
+
+def workers_die_with_parent(parent: int) -> None:
+    """Pool initializer: ignore Ctrl-C, die with the parent process ``parent``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    started_with = os.getppid()  # the pool's parent (a fork server's pid where one is used)
+    _death_signal()
+    if os.getppid() != started_with or not _alive(parent):
+        os._exit(1)  # the parent died before the death signal was set
+    threading.Thread(target=_watch, args=(started_with,), daemon=True,
+                     name="die-with-parent").start()
+
+
+def _death_signal() -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # the watching thread still does the job, a second later
+
+
+def _watch(started_with: int) -> None:
+    while os.getppid() == started_with:
+        time.sleep(CHECK_EVERY_S)
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
