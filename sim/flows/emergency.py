@@ -10,6 +10,10 @@ abandoned); while it drives to the grid gate the nearest head walks there to ope
 the way, and the crew walks from the gate to the door. Response = incident to help
 at the door. Severities listed first have priority at every head; those with
 ``preempt`` interrupt lower-priority work and reach off-duty heads.
+
+Calls take a hotline seat (callers may hang up and redial) and, with
+``ambulances.background``, share the fleet with calls from the rest of the district
+(:mod:`sim.flows.fleet`).
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ from typing import TYPE_CHECKING
 
 import simpy
 
-from sim.demand import Arrivals
+from sim.demand import Arrivals, background_calls
 from sim.flows import feed
+from sim.flows.fleet import Background, Hotline
 from sim.heads import Station, serve
-from sim.log import NO_AMBULANCE
+from sim.log import NO_AMBULANCE, NO_ANSWER
 
 if TYPE_CHECKING:
     from sim.model import Drill, Household
@@ -42,11 +47,33 @@ class EmergencyFlow:
         self.severities = list(self.params.severities.items())
         self.offline = [g.offline for g in drill.scenario.households.groups.values()] + [False]
         self.up = drill.paths_up_to(self.params.report_level)
+        scenario, replication = drill.scenario, drill.replication
+        self.hotline = Hotline(self.env, drill.dispatch, self.params.dispatch.redial,
+                               scenario, replication)
+        self.background = Background(self.env, drill.ambulances, self.hotline,
+                                     background_calls(scenario, replication),
+                                     [s.patience for _, s in self.severities])
 
     def start(self) -> None:
-        """Start the incident stream."""
+        """Start the incident stream (and the district's outside calls)."""
         if len(self.arrivals):
             self.env.process(feed(self.env, self.arrivals.time, self._arrive))
+        self.background.start()
+
+    def resource_rows(self, horizon: float) -> list[tuple]:
+        """Rows for the resources table: outside calls and redials, when modelled."""
+        rows = []
+        fleet, desk = self.drill.ambulances, self.drill.dispatch
+        if self.params.ambulances.background is not None:
+            books = self.background.books(horizon)
+            busy = books["busy_min"]
+            rows.append(("background_calls", "beside", "background", "outside", 0,
+                         fleet.capacity, books["calls"], busy,
+                         busy / (fleet.capacity * horizon), 0))
+        if self.params.dispatch.redial is not None:
+            rows.append(("redials", "beside", "dispatch", "all", 0, desk.capacity,
+                         self.hotline.redials, 0.0, 0.0, 0))
+        return rows
 
     def _arrive(self, i: int) -> None:
         hh = self.arrivals.household[i]
@@ -88,7 +115,11 @@ class EmergencyFlow:
         severity = self.severities[kind][1]
         times = self.arrivals.times
         dispatch = drill.dispatch
-        granted = yield from serve(env, dispatch, kind, False, ((times["handle"][i], None),))
+        granted = yield from self.hotline.call(kind, times["handle"][i])
+        if granted < 0:
+            log.stage(rid, "queue", dispatch.name, 0, env.now)
+            log.abandon(rid, env.now, NO_ANSWER)
+            return
         log.hop(rid, "dispatch", dispatch.name, 0, granted, env.now)
 
         fleet = drill.ambulances
