@@ -10,6 +10,9 @@ how to reproduce. Usage::
 
     python scripts/calibrate.py                     # writes docs/calibration.md
     python scripts/calibrate.py --replications 4 --out /tmp/calibration.md
+
+A case may list ``sensitivity`` entries (a label and dotted scenario keys to set): the
+document then shows the model's value with each assumption moved within its range.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import sim  # noqa: E402
+from sim.scenario import scenario_from_dict  # noqa: E402
 
 CASES = ROOT / "scenarios" / "calibration" / "cases.yaml"
 OUT = ROOT / "docs" / "calibration.md"
@@ -59,9 +63,24 @@ def load_cases(path: Path = CASES) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def run_case(case: dict, replications: int | None = None, jobs: int = 1) -> Outcome:
-    """Run one case's scenario and read its statistic from the summary (group ``all``)."""
-    scenario = sim.load_scenario(ROOT / case["scenario"])
+def run_case(case: dict, replications: int | None = None, jobs: int = 1,
+             changes: dict | None = None) -> Outcome:
+    """Run one case's scenario and read its statistic from the summary (group ``all``).
+
+    ``changes`` sets dotted keys of the scenario first (a sensitivity run).
+    """
+    path = ROOT / case["scenario"]
+    if changes:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for dotted, value in changes.items():
+            *parents, last = dotted.split(".")
+            node = data
+            for key in parents:
+                node = node[key]
+            node[last] = value
+        scenario = scenario_from_dict(data, source=str(path))
+    else:
+        scenario = sim.load_scenario(path)
     reps = replications or scenario.replications
     results = sim.run(scenario, replications=reps, jobs=jobs)
     summary = results.summary
@@ -123,9 +142,17 @@ def _number(value: float, digits: int = 2) -> str:
     return "n/a" if not math.isfinite(value) else f"{value:.{digits}f}"
 
 
+def sensitivity(case: dict, replications: int | None = None,
+                jobs: int = 1) -> list[tuple[str, Outcome]]:
+    """The case re-run with each of its ``sensitivity`` entries (assumptions moved)."""
+    return [(entry["label"], run_case(case, replications, jobs, entry["set"]))
+            for entry in case.get("sensitivity", [])]
+
+
 def write_document(outcomes: list[Outcome], sources: list[dict], path: Path = OUT,
-                   command: str = "python scripts/calibrate.py") -> Path:
-    """Write the calibration document."""
+                   command: str = "python scripts/calibrate.py",
+                   moved: dict[str, list[tuple[str, Outcome]]] | None = None) -> Path:
+    """Write the calibration document (``moved``: sensitivity runs per case name)."""
     lines = [
         "# Calibration against published real cases",
         "",
@@ -154,6 +181,17 @@ def write_document(outcomes: list[Outcome], sources: list[dict], path: Path = OU
                   f"source `{c['source']}` (below).", "", c["note"].strip(), ""]
         if c.get("discussion"):
             lines += [c["discussion"].strip(), ""]
+        runs = (moved or {}).get(c["name"], [])
+        if runs:
+            lines += ["Sensitivity: the same case with one assumption moved within its range "
+                      "(not used for the verdict).", "",
+                      "| assumption moved | model (95% CI) | relative error |", "|---|---|---|",
+                      f"| none (as built) | {_number(o.model)} ± {_number(o.half_width)} "
+                      f"| {o.error:+.1%} |"]
+            for label, run in runs:
+                lines.append(f"| {label} | {_number(run.model)} ± {_number(run.half_width)} "
+                             f"| {run.error:+.1%} |")
+            lines.append("")
         lines += ["Where each parameter comes from (the scenario file's comments):", "",
                   "| key | value | tag | note |", "|---|---|---|---|"]
         for key, value, tag, text in parameters(ROOT / c["scenario"]):
@@ -181,13 +219,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replications", type=int, default=None)
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--no-sensitivity", action="store_true",
+                        help="skip the runs with assumptions moved")
     args = parser.parse_args(argv)
     data = load_cases(args.cases)
     outcomes = [run_case(case, args.replications, args.jobs) for case in data["cases"]]
     for o in outcomes:
         print(f"{o.case['name']}: reported {o.case['reported']}, model {o.model:.2f} "
               f"± {o.half_width:.2f}, error {o.error:+.1%}, within band: {o.within}")
-    write_document(outcomes, data.get("sources", []), args.out)
+    moved = {} if args.no_sensitivity else {
+        case["name"]: sensitivity(case, args.replications, args.jobs) for case in data["cases"]}
+    write_document(outcomes, data.get("sources", []), args.out, moved=moved)
     return 0 if all(o.within for o in outcomes) else 1
 
 
