@@ -25,7 +25,7 @@ import simpy
 
 from sim.demand import Arrivals, background_calls
 from sim.flows import feed
-from sim.flows.fleet import Background, Hotline
+from sim.flows.fleet import Hotline, OutsideCalls
 from sim.heads import Station, serve
 from sim.log import NO_AMBULANCE, NO_ANSWER
 
@@ -50,9 +50,9 @@ class EmergencyFlow:
         scenario, replication = drill.scenario, drill.replication
         self.hotline = Hotline(self.env, drill.dispatch, self.params.dispatch.redial,
                                scenario, replication)
-        self.background = Background(self.env, drill.ambulances, self.hotline,
-                                     background_calls(scenario, replication),
-                                     [s.patience for _, s in self.severities])
+        self.background = OutsideCalls(self.env, drill.ambulances, self.hotline,
+                                       background_calls(scenario, replication),
+                                       [s.patience for _, s in self.severities])
 
     def start(self) -> None:
         """Start the incident stream (and the district's outside calls)."""

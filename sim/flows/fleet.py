@@ -5,7 +5,7 @@ waiting in priority order. With ``redial`` a caller who waits longer than its pa
 hangs up and calls again after a delay, at the back of the queue (every redial is
 counted); after ``attempts`` calls it gives up.
 
-:class:`Background` is the rest of the district when ``ambulances.background`` is
+:class:`OutsideCalls` is the rest of the district when ``ambulances.background`` is
 given: Poisson calls from outside the community that take a hotline seat and then an
 ambulance of the same fleet (the pool of ``ambulances.count`` vehicles), holding it
 for the whole job (travel, on scene, to hospital, turnaround). They are not requests
@@ -65,7 +65,7 @@ class Hotline:
         return answered
 
 
-class Background:
+class OutsideCalls:
     """Calls from outside the community on the district's fleet and hotline."""
 
     def __init__(self, env: simpy.Environment, fleet: Station, hotline: Hotline,
