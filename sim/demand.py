@@ -20,7 +20,7 @@ from sim.units import parse_clock
 
 STREAMS = (
     "supply", "emergency", "supply_times", "emergency_times", "operations", "staffing", "packages",
-    "bulk",
+    "bulk", "background", "hotline",
 )
 """Named streams; appending new names keeps existing streams unchanged."""
 
@@ -189,6 +189,34 @@ def incidents(scenario: Scenario, table: HouseholdTable, replication: int) -> Ar
     }
     relay = _relay(scenario, times_rng, n)
     return Arrivals.from_arrays(time, household, kind, relay, times)
+
+
+def background_calls(scenario: Scenario, replication: int) -> Arrivals:
+    """Calls from outside the community on the district pool (none without ``background``).
+
+    Poisson at ``per_day`` (with the emergency hourly profile if ``same_profile``); each
+    call has a severity among the ambulance severities (by share) as ``kind``, and its
+    handling, travel and job times, all from the ``background`` stream.
+    """
+    emergency = scenario.emergency
+    background = emergency.ambulances.background
+    rate = 0.0 if background is None or not emergency.enabled else background.per_day / 1440.0
+    rng = stream(scenario.seed, replication, "background")
+    profile = emergency.profile if background is not None and background.same_profile else None
+    time, household = _poisson(rng, np.array([rate]), profile, scenario)
+    n = len(time)
+    severities = list(emergency.severities.values())
+    ambulance = [k for k, s in enumerate(severities) if s.responder == "ambulance"]
+    if n and ambulance:
+        shares = np.array([severities[k].share for k in ambulance])
+        kind = np.array(ambulance)[rng.choice(len(ambulance), n, p=shares / shares.sum())]
+    else:
+        kind = np.full(n, len(severities) - 1, dtype=np.int64)
+    times = {"handle": emergency.dispatch.handle.sample(rng, n)}
+    if background is not None:
+        times["travel"] = background.travel.sample(rng, n)
+        times["job"] = (background.job or emergency.ambulances.job).sample(rng, n)
+    return Arrivals.from_arrays(time, household, kind, np.empty((n, 0)), times)
 
 
 def _poisson(

@@ -12,7 +12,8 @@ IN_FLIGHT = "in_flight"
 COMPLETED = "completed"
 OUT_OF_STOCK = "out_of_stock"
 NO_AMBULANCE = "no_ambulance_in_time"
-ABANDON_REASONS = frozenset({OUT_OF_STOCK, NO_AMBULANCE})
+NO_ANSWER = "hotline_not_answered"
+ABANDON_REASONS = frozenset({OUT_OF_STOCK, NO_AMBULANCE, NO_ANSWER})
 """Every reason a request may be given up for; any other status breaks conservation."""
 
 

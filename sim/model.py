@@ -194,6 +194,7 @@ class Drill:
             resources.append((station.name, "beside", role, "all", 0, station.capacity,
                               station.tasks, busy, busy / (station.capacity * horizon),
                               station.max_queue))
+        resources.extend(self.emergency.resource_rows(horizon))
         return RunRecords(self.replication, self.variant, requests, self.log.stages, heads,
                           resources, extra={"arrivals": self.arrivals()})
 

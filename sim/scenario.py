@@ -326,19 +326,38 @@ class Severity(Strict):
     patience: Minutes | None = Field(None, gt=0)
 
 
+class Redial(Strict):
+    """Callers who wait too long for a hotline seat hang up and call again."""
+
+    patience: Minutes = Field(gt=0, description="wait for a seat before hanging up")
+    delay: Distribution = Field(description="from hanging up to calling again")
+    attempts: int | None = Field(None, ge=1, description="calls before giving up; none = no limit")
+
+
 class Dispatch(Strict):
-    """The command-and-dispatch centre taking calls."""
+    """The command-and-dispatch centre taking calls: one seat per operator."""
 
     operators: int = Field(ge=1)
     handle: Distribution
+    redial: Redial | None = None
+
+
+class Background(Strict):
+    """Calls from outside the community on the same fleet and hotline (a district pool)."""
+
+    per_day: float = Field(ge=0, description="Poisson rate of outside calls")
+    same_profile: bool = Field(False, description="follow the emergency hourly profile")
+    travel: Distribution = Field(description="station to the outside scene")
+    job: Distribution | None = Field(None, description="scene until free again; none = job")
 
 
 class Ambulances(Strict):
-    """The ambulance fleet serving the community."""
+    """The ambulance fleet: the community's own, or with ``background`` a district pool."""
 
     count: int = Field(ge=1)
     to_gate: Distribution
     job: Distribution = Field(description="from the door until free again")
+    background: Background | None = None
 
 
 class Emergency(Strict):

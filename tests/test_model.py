@@ -96,7 +96,7 @@ def test_stage_kinds_by_flow() -> None:
 
 
 def stressed() -> dict:
-    """small.yaml with scarce stock (no restock) and impatient emergencies: abandonment."""
+    """small.yaml with scarce stock (no restock), impatient emergencies and callers: abandonment."""
     data = small_dict()
     depot = data["supply"]["depot"]
     depot["stock"] = 25
@@ -104,6 +104,8 @@ def stressed() -> dict:
     data["emergency"]["per_1000_people_per_day"] = 60
     data["emergency"]["severities"]["critical"]["patience"] = "15min"
     data["emergency"]["severities"]["urgent"]["patience"] = "30min"
+    data["emergency"]["dispatch"]["handle"] = {"dist": "exponential", "mean": "20min"}
+    data["emergency"]["dispatch"]["redial"] = {"patience": "1min", "delay": "2min", "attempts": 2}
     return data
 
 

@@ -10,6 +10,10 @@ abandoned); while it drives to the grid gate the nearest head walks there to ope
 the way, and the crew walks from the gate to the door. Response = incident to help
 at the door. Severities listed first have priority at every head; those with
 ``preempt`` interrupt lower-priority work and reach off-duty heads.
+
+Calls take a hotline seat (callers may hang up and redial) and, with
+``ambulances.background``, share the fleet with calls from the rest of the district
+(:mod:`sim.flows.fleet`).
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ from typing import TYPE_CHECKING
 
 import simpy
 
-from sim.demand import Arrivals
+from sim.demand import Arrivals, background_calls
 from sim.flows import feed
+from sim.flows.fleet import Hotline, OutsideCalls
 from sim.heads import Station, serve
-from sim.log import NO_AMBULANCE
+from sim.log import NO_AMBULANCE, NO_ANSWER
 
 if TYPE_CHECKING:
     from sim.model import Drill, Household
@@ -42,11 +47,33 @@ class EmergencyFlow:
         self.severities = list(self.params.severities.items())
         self.offline = [g.offline for g in drill.scenario.households.groups.values()] + [False]
         self.up = drill.paths_up_to(self.params.report_level)
+        scenario, replication = drill.scenario, drill.replication
+        self.hotline = Hotline(self.env, drill.dispatch, self.params.dispatch.redial,
+                               scenario, replication)
+        self.background = OutsideCalls(self.env, drill.ambulances, self.hotline,
+                                       background_calls(scenario, replication),
+                                       [s.patience for _, s in self.severities])
 
     def start(self) -> None:
-        """Start the incident stream."""
+        """Start the incident stream (and the district's outside calls)."""
         if len(self.arrivals):
             self.env.process(feed(self.env, self.arrivals.time, self._arrive))
+        self.background.start()
+
+    def resource_rows(self, horizon: float) -> list[tuple]:
+        """Rows for the resources table: outside calls and redials, when modelled."""
+        rows = []
+        fleet, desk = self.drill.ambulances, self.drill.dispatch
+        if self.params.ambulances.background is not None:
+            books = self.background.books(horizon)
+            busy = books["busy_min"]
+            rows.append(("background_calls", "beside", "background", "outside", 0,
+                         fleet.capacity, books["calls"], busy,
+                         busy / (fleet.capacity * horizon), 0))
+        if self.params.dispatch.redial is not None:
+            rows.append(("redials", "beside", "dispatch", "all", 0, desk.capacity,
+                         self.hotline.redials, 0.0, 0.0, 0))
+        return rows
 
     def _arrive(self, i: int) -> None:
         hh = self.arrivals.household[i]
@@ -74,7 +101,8 @@ class EmergencyFlow:
                                            ((relay[station.level - 1], None),))
                 log.hop(rid, "relay", station.name, station.level, granted, env.now)
         if severity.responder == "head":
-            walk = drill.walk_min(nearest.x_m, nearest.floor, household.x_m, household.floor)
+            walk = drill.walk_min(nearest.x_m, nearest.floor, household.x_m, household.floor,
+                                  household.lift)
             granted = yield from serve(env, nearest, kind, severity.preempt,
                                        ((walk + times["attend"][i], None),))
             log.hop(rid, "attend", nearest.name, nearest.level, granted, env.now)
@@ -88,7 +116,11 @@ class EmergencyFlow:
         severity = self.severities[kind][1]
         times = self.arrivals.times
         dispatch = drill.dispatch
-        granted = yield from serve(env, dispatch, kind, False, ((times["handle"][i], None),))
+        granted = yield from self.hotline.call(kind, times["handle"][i])
+        if granted < 0:
+            log.stage(rid, "queue", dispatch.name, 0, env.now)
+            log.abandon(rid, env.now, NO_ANSWER)
+            return
         log.hop(rid, "dispatch", dispatch.name, 0, granted, env.now)
 
         fleet = drill.ambulances
@@ -107,14 +139,16 @@ class EmergencyFlow:
         log.stage(rid, "queue", fleet.name, 0, env.now)
         assigned = request.working = env.now  # busy from assignment until free again
 
-        walk_to_gate = drill.walk_min(nearest.x_m, nearest.floor, GATE_X_M, GATE_FLOOR)
+        walk_to_gate = drill.walk_min(nearest.x_m, nearest.floor, GATE_X_M, GATE_FLOOR,
+                                     nearest.lift)
         head_at_gate = env.process(self._open_way(nearest, kind, severity.preempt, walk_to_gate))
         yield env.timeout(times["to_gate"][i])
         log.stage(rid, "travel", fleet.name, 0, env.now)
         if not head_at_gate.triggered:
             yield head_at_gate
             log.stage(rid, "gate", nearest.name, nearest.level, env.now)
-        yield env.timeout(drill.walk_min(GATE_X_M, GATE_FLOOR, household.x_m, household.floor))
+        yield env.timeout(drill.walk_min(GATE_X_M, GATE_FLOOR, household.x_m, household.floor,
+                                         household.lift))
         log.stage(rid, "walk", fleet.name, 0, env.now)
         log.complete(rid, env.now)
         yield env.timeout(times["job"][i])
