@@ -87,6 +87,7 @@ def chain_for_variant(base: nx.DiGraph, scenario: Scenario, variant: Variant) ->
     graph = base.copy()
     for level_name, span in variant.households_per_head.items():
         resplit_level(graph, level_name, span)
+        _count_households(graph)  # the next re-split packs by the new heads' counts
     for level_name in variant.drop_levels:
         drop_level(graph, level_name)
     _set_staff(graph, scenario)

@@ -204,7 +204,9 @@ class Drill:
         orders = len(self.supply.orders)
         if orders:
             counts[("supply", "order")] = orders
-        pushes = sum(1 for at in self.scenario.supply.packages.at if at < self.scenario.horizon)
+        supply = self.scenario.supply
+        pushes = sum(1 for at in supply.packages.at
+                     if supply.enabled and at < self.scenario.horizon)
         if pushes:
             counts[("supply", "package")] = pushes * len(self.households)
         kinds = np.bincount(np.asarray(self.emergency.arrivals.kind, dtype=int),

@@ -40,7 +40,7 @@ ROLES: dict[str, tuple[str, ...]] = {
     "bungalow": ("zone_head", "community_head", "grid_head", "lane_head", "courtyard_head"),
     "commercial": ("zone_head", "community_head", "grid_head", "market_supervisor", "shop_head"),
 }
-"""Role title of each level's head per area type (DESIGN.md, the five heads)."""
+"""Role title of each level's head per area type (the five heads; docs/sources.md)."""
 
 
 def _window(value: object) -> str:

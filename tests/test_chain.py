@@ -304,3 +304,14 @@ def test_resplit_zone_over_areas_is_labelled_mixed(small_chain: nx.DiGraph) -> N
     for node in nodes_at(graph, 5):
         children = {graph.nodes[c]["area"] for c in graph.successors(node)}
         assert {graph.nodes[node]["area"]} == children
+
+
+def test_two_resplits_pack_by_the_new_counts(small_chain: nx.DiGraph) -> None:
+    scenario = make_scenario(small_dict())
+    total = len(nodes_at(small_chain, HOUSEHOLD_LEVEL))
+    graph = chain_for_variant(small_chain, scenario, Variant(
+        name="both", households_per_head={"community": 20, "zone": 40}))
+    zones = nodes_at(graph, 1)
+    assert sum(graph.nodes[z]["households"] for z in zones) == total
+    # each zone packs communities of ~20 households up to ~40: not one zone per community
+    assert len(zones) < len(nodes_at(graph, 2))

@@ -233,3 +233,9 @@ def test_multi_drop_trips_serve_several_gates_with_one_load() -> None:
     # apart, back after the third (14 + 30), out again (30 + 2) to the fourth
     assert arrivals["one"] == pytest.approx([0, 62, 124, 186])
     assert arrivals["multi"] == pytest.approx([0, 7, 14, 14 + 30 + 32])
+
+
+def test_supply_disabled_pushes_no_packages() -> None:
+    records, _ = drill(make_scenario(lane_round(**{"supply.enabled": False})))
+    assert records.requests == []
+    assert records.extra["arrivals"] == {}

@@ -92,7 +92,7 @@ class SupplyFlow:
         if self.params.cutoffs and not self.params.collect_only:
             env.process(self._cutoffs())
         for push, at in enumerate(self.params.packages.at):
-            if at < self.drill.scenario.horizon:
+            if self.params.enabled and at < self.drill.scenario.horizon:
                 env.process(self._push(push, at))
         depot = self.params.depot
         if self.stock is not None and depot.restock_every and depot.restock_amount:
