@@ -26,22 +26,8 @@ from sim.flows.supply import SupplyFlow
 from sim.heads import Station, daily_windows, off_duty
 from sim.log import EventLog
 from sim.scenario import LEVELS, Scenario
+from sim.site import Household, Site
 from sim.units import parse_clock, parse_window
-
-
-@dataclass(frozen=True)
-class Household:
-    """What the flows need of one household."""
-
-    index: int
-    node: str
-    group: int
-    x_m: float
-    floor: int
-    area: str
-    grid: str  # the grid head above (or the nearest head above, if grids are dropped)
-    path: tuple[Station, ...]  # heads above, nearest first
-    lift: tuple[float, float] | None = None  # wait and minutes per floor; None: stairs
 
 
 @dataclass
@@ -122,9 +108,13 @@ class Drill:
             group=np.array([h.group for h in self.households]),
             group_names=self.group_names,
         )
-        self.supply = SupplyFlow(self, supply_orders(scenario, table, replication),
+        site = Site(self.env, self.log, scenario, replication, self.start_clock,
+                    self.households, self.depot, self.vehicles, self.dispatch, self.ambulances,
+                    self.crews, self.operations, self.supply_priority, self.walk_min,
+                    self.paths_up_to)
+        self.supply = SupplyFlow(site, supply_orders(scenario, table, replication),
                                  package_times(scenario, table, replication))
-        self.emergency = EmergencyFlow(self, incidents(scenario, table, replication))
+        self.emergency = EmergencyFlow(site, incidents(scenario, table, replication))
         self._schedule_off_duty()
 
     # ---- geometry -------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from sim.heads import Station, serve
 from sim.log import NO_AMBULANCE, NO_ANSWER
 
 if TYPE_CHECKING:
-    from sim.model import Drill, Household
+    from sim.site import Household, Site
 
 GATE_X_M, GATE_FLOOR = 0.0, 1
 
@@ -38,19 +38,19 @@ GATE_X_M, GATE_FLOOR = 0.0, 1
 class EmergencyFlow:
     """Incidents of one replication."""
 
-    def __init__(self, drill: Drill, arrivals: Arrivals) -> None:
-        self.drill = drill
-        self.env = drill.env
-        self.log = drill.log
-        self.params = drill.scenario.emergency
+    def __init__(self, site: Site, arrivals: Arrivals) -> None:
+        self.site = site
+        self.env = site.env
+        self.log = site.log
+        self.params = site.scenario.emergency
         self.arrivals = arrivals
         self.severities = list(self.params.severities.items())
-        self.offline = [g.offline for g in drill.scenario.households.groups.values()] + [False]
-        self.up = drill.paths_up_to(self.params.report_level)
-        scenario, replication = drill.scenario, drill.replication
-        self.hotline = Hotline(self.env, drill.dispatch, self.params.dispatch.redial,
+        self.offline = [g.offline for g in site.scenario.households.groups.values()] + [False]
+        self.up = site.paths_up_to(self.params.report_level)
+        scenario, replication = site.scenario, site.replication
+        self.hotline = Hotline(self.env, site.dispatch, self.params.dispatch.redial,
                                scenario, replication)
-        self.background = OutsideCalls(self.env, drill.ambulances, self.hotline,
+        self.background = OutsideCalls(self.env, site.ambulances, self.hotline,
                                        background_calls(scenario, replication),
                                        [s.patience for _, s in self.severities])
 
@@ -63,7 +63,7 @@ class EmergencyFlow:
     def resource_rows(self, horizon: float) -> list[tuple]:
         """Rows for the resources table: outside calls and redials, when modelled."""
         rows = []
-        fleet, desk = self.drill.ambulances, self.drill.dispatch
+        fleet, desk = self.site.ambulances, self.site.dispatch
         if self.params.ambulances.background is not None:
             books = self.background.books(horizon)
             busy = books["busy_min"]
@@ -83,10 +83,10 @@ class EmergencyFlow:
 
     def _incident(self, i: int, rid: int, hh: int,
                   kind: int) -> Generator[simpy.Event, object, None]:
-        env, log, drill = self.env, self.log, self.drill
+        env, log, site = self.env, self.log, self.site
         severity = self.severities[kind][1]
         times = self.arrivals.times
-        household = drill.households[hh]
+        household = site.households[hh]
         nearest = household.path[0]
         contact = times["contact"][i]
         if contact > 0:
@@ -101,7 +101,7 @@ class EmergencyFlow:
                                            ((relay[station.level - 1], None),))
                 log.hop(rid, "relay", station.name, station.level, granted, env.now)
         if severity.responder == "head":
-            walk = drill.walk_min(nearest.x_m, nearest.floor, household.x_m, household.floor,
+            walk = site.walk_min(nearest.x_m, nearest.floor, household.x_m, household.floor,
                                   household.lift)
             granted = yield from serve(env, nearest, kind, severity.preempt,
                                        ((walk + times["attend"][i], None),))
@@ -112,10 +112,10 @@ class EmergencyFlow:
 
     def _ambulance(self, i: int, rid: int, kind: int, household: Household,
                    nearest: Station) -> Generator[simpy.Event, object, None]:
-        env, log, drill = self.env, self.log, self.drill
+        env, log, site = self.env, self.log, self.site
         severity = self.severities[kind][1]
         times = self.arrivals.times
-        dispatch = drill.dispatch
+        dispatch = site.dispatch
         granted = yield from self.hotline.call(kind, times["handle"][i])
         if granted < 0:
             log.stage(rid, "queue", dispatch.name, 0, env.now)
@@ -123,7 +123,7 @@ class EmergencyFlow:
             return
         log.hop(rid, "dispatch", dispatch.name, 0, granted, env.now)
 
-        fleet = drill.ambulances
+        fleet = site.ambulances
         fleet.tasks += 1
         request = fleet.request(kind, False)
         if severity.patience is not None:
@@ -139,7 +139,7 @@ class EmergencyFlow:
         log.stage(rid, "queue", fleet.name, 0, env.now)
         assigned = request.working = env.now  # busy from assignment until free again
 
-        walk_to_gate = drill.walk_min(nearest.x_m, nearest.floor, GATE_X_M, GATE_FLOOR,
+        walk_to_gate = site.walk_min(nearest.x_m, nearest.floor, GATE_X_M, GATE_FLOOR,
                                      nearest.lift)
         head_at_gate = env.process(self._open_way(nearest, kind, severity.preempt, walk_to_gate))
         yield env.timeout(times["to_gate"][i])
@@ -147,7 +147,7 @@ class EmergencyFlow:
         if not head_at_gate.triggered:
             yield head_at_gate
             log.stage(rid, "gate", nearest.name, nearest.level, env.now)
-        yield env.timeout(drill.walk_min(GATE_X_M, GATE_FLOOR, household.x_m, household.floor,
+        yield env.timeout(site.walk_min(GATE_X_M, GATE_FLOOR, household.x_m, household.floor,
                                          household.lift))
         log.stage(rid, "walk", fleet.name, 0, env.now)
         log.complete(rid, env.now)

@@ -33,7 +33,7 @@ from sim.scenario import NoTime
 from sim.units import parse_clock
 
 if TYPE_CHECKING:
-    from sim.model import Drill
+    from sim.site import Site
 
 class Item(NamedTuple):
     """One order or package on its way.
@@ -52,30 +52,30 @@ class Item(NamedTuple):
 class SupplyFlow:
     """Orders and packages of one replication."""
 
-    def __init__(self, drill: Drill, orders: Arrivals, package_draws: dict) -> None:
-        self.drill = drill
-        self.env = drill.env
-        self.log = drill.log
-        self.params = drill.scenario.supply
+    def __init__(self, site: Site, orders: Arrivals, package_draws: dict) -> None:
+        self.site = site
+        self.env = site.env
+        self.log = site.log
+        self.params = site.scenario.supply
         self.orders = orders
         self.package_draws = package_draws
-        self.priority = drill.supply_priority
+        self.priority = site.supply_priority
         # Heads an order is relayed through: nearest head up to the collecting head.
-        self.up = drill.paths_up_to(self.params.collect_level)
+        self.up = site.paths_up_to(self.params.collect_level)
         self.pending: dict[Station, list[Item]] = {}
         depot = self.params.depot
         self.stock = None
         if depot.stock is not None:
             self.stock = simpy.Container(self.env, init=depot.stock)
-        groups = drill.scenario.households.groups.values()
+        groups = site.scenario.households.groups.values()
         self.handover_factor = [g.handover_factor for g in groups] + [1.0]
         # Who gets a ring-and-leave drop instead of a face-to-face handover.
         self.drop = [self.params.carry.drop is not None and not g.face_to_face
                      for g in groups] + [self.params.carry.drop is not None]
-        self.crews = drill.crews
+        self.crews = site.crews
         self.bags = self.params.packages.bags_per_household
-        self.bulk = bulk_cases(drill.scenario, len(drill.households), drill.replication)
-        rng = drill.operations
+        self.bulk = bulk_cases(site.scenario, len(site.households), site.replication)
+        rng = site.operations
         vehicles, carry = self.params.vehicles, self.params.carry
         self.trip, self.unload = Draws(vehicles.trip, rng), Draws(vehicles.unload, rng)
         self.multi_drop = vehicles.multi_drop
@@ -92,7 +92,7 @@ class SupplyFlow:
         if self.params.cutoffs and not self.params.collect_only:
             env.process(self._cutoffs())
         for push, at in enumerate(self.params.packages.at):
-            if self.params.enabled and at < self.drill.scenario.horizon:
+            if self.params.enabled and at < self.site.scenario.horizon:
                 env.process(self._push(push, at))
         depot = self.params.depot
         if self.stock is not None and depot.restock_every and depot.restock_amount:
@@ -107,7 +107,7 @@ class SupplyFlow:
 
     def _order(self, i: int, rid: int, hh: int) -> Generator[simpy.Event, object, None]:
         env, log, orders = self.env, self.log, self.orders
-        household = self.drill.households[hh]
+        household = self.site.households[hh]
         contact = orders.times["contact"][i]
         if contact > 0:
             yield env.timeout(contact)
@@ -137,13 +137,13 @@ class SupplyFlow:
 
     def _cutoffs(self) -> Generator[simpy.Event, object, None]:
         env = self.env
-        start = self.drill.start_clock
+        start = self.site.start_clock
         daily = sorted((parse_clock(c) - start) % 1440 for c in self.params.cutoffs)
         day = 0
         while True:
             for offset in daily:
                 at = day * 1440 + offset
-                if at >= self.drill.scenario.horizon:
+                if at >= self.site.scenario.horizon:
                     return
                 if at > env.now:
                     yield env.timeout(at - env.now)
@@ -183,7 +183,7 @@ class SupplyFlow:
                 yield self.stock.get(len(items))
         if not items:
             return
-        depot = self.drill.depot
+        depot = self.site.depot
         crew = self.crews.crew(depot, "pack")
         self.packing += 1
         if not self.params.depot.pipeline and crew == [(depot, 1)]:
@@ -271,7 +271,7 @@ class SupplyFlow:
             leg = self.trip() if number == 0 else self.between()
             steps.append((leg + self.unload(), self._arrived(collector, load)))
         steps.append((self.trip(), None))
-        yield from serve(self.env, self.drill.vehicles, self.priority, False, steps)
+        yield from serve(self.env, self.site.vehicles, self.priority, False, steps)
 
     def _arrived(self, collector: Station, load: list[Item]) -> Callable[[float], None]:
         def arrived(now: float) -> None:
@@ -289,9 +289,9 @@ class SupplyFlow:
 
     def _carry(self, station: Station, items: list[Item]) -> None:
         """``station`` takes ``items`` from its access point to the heads below, or to doors."""
-        drill = self.drill
+        site = self.site
         carry = self.params.carry
-        households = drill.households
+        households = site.households
         below: dict[Station, list[Item]] = {}
         doors: list[Item] = []
         for item in items:
@@ -301,7 +301,7 @@ class SupplyFlow:
                 doors.append(item)
             else:
                 below.setdefault(path[k - 1], []).append(item)
-        walk_min, x_m, floor = drill.walk_min, station.x_m, station.floor
+        walk_min, x_m, floor = site.walk_min, station.x_m, station.floor
         carts = []
         for child, group in below.items():
             trips = math.ceil(sum(item.bags for item in group) / carry.cart_capacity)
@@ -355,7 +355,7 @@ class SupplyFlow:
         """Push number ``push``: a package for every household at time ``at``."""
         env, log = self.env, self.log
         yield env.timeout(at)
-        households = self.drill.households
+        households = self.site.households
         draws = self.package_draws
         items = []
         for household in households:
@@ -380,7 +380,7 @@ class SupplyFlow:
         env = self.env
         if arrives > env.now:
             yield env.timeout(arrives - env.now)
-        depot = self.drill.depot
+        depot = self.site.depot
         yield from serve_shared(env, self.crews.crew(depot, "bulk"), self.priority, False,
                                 [(minutes, None) for minutes in cases])
         self.log.stage_many(items, "bulk", "depot", 0, env.now)
