@@ -6,19 +6,20 @@ the assumptions: a key by dotted path with a low and a high value. For each
 assumption and each end, both variants run again with that one key set (over the
 variants' own ``set:``), on the same seeds, for a few replications; the runs go
 through the same executor as the main runs. :func:`table` gives the paired
-difference per flow × kind × statistic at each end, beside the main run's (the
-base); :func:`verdicts` says whether the sign of each comparison holds over every
-range (robust) or flips, or loses its interval, inside one (fragile).
+difference per flow × kind × statistic at each end, beside the base (the scenario
+as given, on the same replications: the main run's); :func:`verdicts` says whether
+the sign of each comparison holds over every range (robust) or flips, or loses its
+interval, inside one (fragile).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from sim import metrics
 from sim.model import RunRecords
@@ -58,22 +59,27 @@ def plan(scenario: Scenario, names: list[str]) -> Plan | None:
     # Already validated with the scenario (every end of every assumption): copy, no re-check.
     expanded = scenario.model_copy(update={"variants": [*scenario.variants, *variants]})
     result = Plan(expanded, ends=ends)
-    result.tasks = [(expanded, v.name, rep, False, False)
-                    for v in variants for rep in range(block.replications)]
+    # The base is the main run on the same replications; run those it lacks.
+    result.tasks = [(scenario, name, rep, False, False) for name in block.compare
+                    for rep in range(scenario.replications, block.replications)]
+    result.tasks += [(expanded, v.name, rep, False, False)
+                     for v in variants for rep in range(block.replications)]
     return result
 
 
 def table(plan: Plan, results: object, runs: list[RunRecords]) -> pd.DataFrame:
     """Paired differences (first minus second) per assumption, end, flow, kind and statistic.
 
-    The ``base`` rows come from the main run (all its replications).
+    ``results`` are the main run's; the ``base`` rows pair its replications that the
+    ends ran too (completed by ``runs`` where the main run has fewer).
     """
     block = plan.scenario.sensitivity
     assert block is not None
-    per = pd.concat([run.extra["per_replication"] for run in runs], ignore_index=True)
-    per = per[per["household_group"] == metrics.ALL]
-    base = results.per_replication  # type: ignore[attr-defined]
-    base = base[base["household_group"] == metrics.ALL]
+    per = pd.concat([results.per_replication,  # type: ignore[attr-defined]
+                     *(run.extra["per_replication"] for run in runs)], ignore_index=True)
+    per = per[(per["household_group"] == metrics.ALL)
+              & (per["replication"] < block.replications)]
+    base = per
     first, second = block.compare
     keys = _flow_kinds(plan.scenario, pd.concat([per, base]))
     reference = dump(variant_scenario(plan.scenario, first))
@@ -90,8 +96,8 @@ def table(plan: Plan, results: object, runs: list[RunRecords]) -> pd.DataFrame:
             for flow, kind in keys:
                 for metric in block.metrics:
                     difference, half_width, pairs = paired(part, a, b, flow, kind, metric)
-                    rows.append([assumption.key, assumption.note, end, _text(value), flow, kind,
-                                 metric, difference, half_width, pairs])
+                    rows.append([assumption.key, assumption.note, end, value_text(value), flow,
+                                 kind, metric, difference, half_width, pairs])
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -111,6 +117,18 @@ def paired(per: pd.DataFrame, first: str, second: str, flow: str, kind: str,
 
 
 @dataclass(frozen=True)
+class Reason:
+    """An end of an assumption's range where the comparison does not hold as at the base."""
+
+    why: str  # "flips", "includes zero", "no data", or "real" (where the base is unclear)
+    assumption: str
+    end: str
+    value: str
+    difference: float
+    half_width: float
+
+
+@dataclass(frozen=True)
 class Verdict:
     """Whether one comparison (flow × kind × statistic) holds over every assumption's range."""
 
@@ -120,7 +138,7 @@ class Verdict:
     status: str
     difference: float
     half_width: float
-    reasons: tuple[str, ...] = ()
+    reasons: tuple[Reason, ...] = ()
 
 
 def verdicts(sensitivity: pd.DataFrame) -> list[Verdict]:
@@ -139,19 +157,20 @@ def verdicts(sensitivity: pd.DataFrame) -> list[Verdict]:
         sign = _sign(base["difference"], base["half_width"])
         reasons = []
         for row in part[part["end"] != "base"].itertuples():
-            at = f"{row.assumption} = {row.value} ({row.end} end)"
             here = _sign(row.difference, row.half_width)
-            if sign == 0 and here != 0:
-                reasons.append(f"a real difference of sign {'+-'[here < 0]} at {at}")
-            elif sign != 0 and not math.isfinite(row.difference):
-                reasons.append(f"no data at {at}")
-            elif sign != 0 and here == -sign:
-                reasons.append(f"flips at {at}")
-            elif sign != 0 and here == 0:
-                reasons.append(f"interval includes zero at {at}")
+            if sign == 0:
+                why = "real" if here != 0 else ""
+            elif not math.isfinite(row.difference):
+                why = "no data"
+            else:
+                why = "flips" if here == -sign else "includes zero" if here == 0 else ""
+            if why:
+                reasons.append(Reason(why, row.assumption, row.end, row.value,
+                                      float(row.difference), float(row.half_width)))
         status = UNCLEAR if sign == 0 else FRAGILE if reasons else ROBUST
-        found.append(Verdict(flow, kind, metric, status, float(base["difference"]),
-                             float(base["half_width"]), tuple(reasons)))
+        found.append(Verdict(str(flow), str(kind), str(metric), status,
+                             float(base["difference"]), float(base["half_width"]),
+                             tuple(reasons)))
     return found
 
 
@@ -177,9 +196,11 @@ def _lookup(document: object, path: str) -> object:
     return document
 
 
-def _text(value: object) -> str:
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=False)
+def value_text(value: object) -> str:
+    """A value as the file would write it (mappings in flow style)."""
+    if isinstance(value, (dict, list)):  # the file's flow style: {share: 0.4, hours: ...}
+        return yaml.safe_dump(value, default_flow_style=True, sort_keys=False,
+                              width=10**6).strip()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
