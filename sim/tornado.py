@@ -114,7 +114,7 @@ def section(results: Results, figures: list[Path], embed: Callable[[Path], str])
     if block is None:
         return ""
     first, second = block.compare
-    out = ["<section id='sensitivity'><h2>Sensitivity</h2>"]
+    out = ['<section id="sensitivity"><h2>Sensitivity</h2>']
     if results.sensitivity is None:
         out.append(f"<p class='note'>Not run: it compares {_e(first)} with {_e(second)}, "
                    "and both must be among the variants run.</p></section>")
