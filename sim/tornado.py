@@ -92,10 +92,10 @@ def tornado_figure(results: Results) -> Figure:
         ax.set_ylim(rows - 0.45, -0.55)
         _pad(ax, [base, 0.0, *(ends[i][e][0] + s * np.nan_to_num(ends[i][e][1])
                                for i in order for e in ("low", "high") for s in (-1, 1))])
-        better = "higher share" if metric == "within_target" else "faster"
-        worse = "lower share" if metric == "within_target" else "slower"
+        left, right = (("lower share", "higher share") if metric == "within_target"
+                       else ("faster", "slower"))  # a negative difference: first is less
         ax.set_xlabel(f"{first} minus {second} ({unit})\n"
-                      f"← {first} {better}      {first} {worse} →")
+                      f"← {first} {left}      {first} {right} →")
     figure.legend(handles=[Patch(color=LOW, label="assumption at its low end"),
                            Patch(color=HIGH, label="assumption at its high end"),
                            Line2D([], [], color="black",
@@ -155,6 +155,8 @@ def _sentence(verdict: sens.Verdict, first: str) -> str:
                 "same value in every paired run, and no end of any range makes a real "
                 "difference.")
     base = _pm(verdict.difference, verdict.half_width, scale, unit)
+    if math.isfinite(verdict.difference) and verdict.difference != 0:
+        base += f" ({first} {_direction(verdict.metric, verdict.difference)})"
     if verdict.status == sens.ROBUST:
         return (f"<b>{_e(what)}: robust.</b> {_e(base)} at the base, the same sign at both "
                 "ends of every range.")
@@ -169,6 +171,12 @@ def _sentence(verdict: sens.Verdict, first: str) -> str:
     tail = f" A real difference appears at {real}." if real else ""
     return (f"<b>{_e(what)}: no clear difference</b> at the base ({_e(base)}, an interval "
             f"that includes zero).{_e(tail)}")
+
+
+def _direction(metric: str, difference: float) -> str:
+    if metric == "within_target":
+        return "answers more within target" if difference > 0 else "answers fewer within target"
+    return "slower" if difference > 0 else "faster"
 
 
 _WHY = {"flips": "flips sign", "includes zero": "is no longer clear (interval includes zero)",
