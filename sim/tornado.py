@@ -29,7 +29,8 @@ CAPTION = ("Tornado: the headline difference at each end of every assumption's r
            "Bars run from the base difference (solid line, its 95% interval shaded) to the "
            "difference with the assumption at its low end (blue) and at its high end "
            "(orange); whiskers are 95% intervals; the dashed line is no difference. A bar "
-           "crossing the dashed line marks a finding that hinges on that assumption.")
+           "crossing the dashed line marks a finding that hinges on that assumption; no bar "
+           "means that end changes nothing.")
 
 
 def write_table(results: Results, folder: Path) -> Path | None:
@@ -74,8 +75,9 @@ def tornado_figure(results: Results) -> Figure:
         for y, i in enumerate(order):
             for end, colour in (("low", LOW), ("high", HIGH)):
                 value, hw, _ = ends[i][end]
-                if not math.isfinite(value):
-                    continue
+                if not math.isfinite(value) or (abs(value - base) < 1e-9
+                                                and abs(np.nan_to_num(hw - base_hw)) < 1e-9):
+                    continue  # no effect at this end: nothing to draw
                 ax.barh(y, value - base, left=base, height=0.55, color=colour, alpha=0.85)
                 if math.isfinite(hw):
                     ax.errorbar(value, y, xerr=hw, color=colour, ecolor="black",
@@ -155,7 +157,7 @@ def _sentence(verdict: sens.Verdict, first: str) -> str:
                 "same value in every paired run, and no end of any range makes a real "
                 "difference.")
     base = _pm(verdict.difference, verdict.half_width, scale, unit)
-    if math.isfinite(verdict.difference) and verdict.difference != 0:
+    if verdict.status != sens.UNCLEAR:
         base += f" ({first} {_direction(verdict.metric, verdict.difference)})"
     if verdict.status == sens.ROBUST:
         return (f"<b>{_e(what)}: robust.</b> {_e(base)} at the base, the same sign at both "
