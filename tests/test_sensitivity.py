@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from sim import sensitivity as sens
+from sim import tornado
 from sim.errors import ScenarioError
 from sim.experiment import Results, run_experiment
 from sim.output import write_results
+from sim.overrides import apply_arguments
 
 from .conftest import make_scenario, small_dict
 
@@ -129,3 +132,16 @@ def test_bad_block_is_one_line(change: dict, expected: str) -> None:
     with pytest.raises(ScenarioError, match=expected) as caught:
         make_scenario(data)
     assert "\n" not in str(caught.value)
+
+
+def test_skipped_without_both_variants_or_when_asked() -> None:
+    scenario = make_scenario(fragile())
+    results = run_experiment(scenario, jobs=1, progress=False, variants=["floors"])
+    assert results.sensitivity is None
+    section = tornado.section(results, [], lambda path: "")
+    assert section.startswith('<section id="sensitivity">') and "Not run" in section
+    args = argparse.Namespace(scenario="f.yaml", set=None, sweep=None, variant=None,
+                              no_sensitivity=True)
+    assert apply_arguments(scenario, args).sensitivity is None
+    args.no_sensitivity = False
+    assert apply_arguments(scenario, args).sensitivity == scenario.sensitivity
