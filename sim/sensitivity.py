@@ -89,6 +89,8 @@ def table(plan: Plan, results: object, runs: list[RunRecords]) -> pd.DataFrame:
             if end == "base":
                 part, a, b = base, first, second
                 value = _lookup(reference, assumption.key)
+                if isinstance(value, dict) and value.get("dist") == "fixed":
+                    value = f"{value['value']:g}min"  # resolved times are minutes
             else:
                 part = per
                 a, b = (f"{name}+sensitivity{k}-{end}" for name in block.compare)
