@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the names below, imported on first use by __getattr__
     from sim.experiment import Results, run_experiment  # noqa: F401
     from sim.model import Drill  # noqa: F401
     from sim.output import write_results  # noqa: F401
+    from sim.overrides import override, sweep  # noqa: F401
     from sim.scenario import Scenario, ScenarioError, load_scenario  # noqa: F401
 
 _HOMES = {
@@ -29,6 +30,8 @@ _HOMES = {
     "build_chain": "sim.chain",
     "chain_for_variant": "sim.chain",
     "load_scenario": "sim.scenario",
+    "override": "sim.overrides",
+    "sweep": "sim.overrides",
     "run_experiment": "sim.experiment",
     "write_results": "sim.output",
 }
@@ -50,18 +53,23 @@ def run(
     replications: int | None = None,
     jobs: int | None = 1,
     progress: bool = False,
+    set: dict[str, object] | None = None,
     **options: object,
 ) -> Results:
     """Run a scenario (object or file) and return its :class:`Results`.
 
-    ``seed`` and ``replications`` override the scenario's; other options go to
+    ``seed`` and ``replications`` override the scenario's; ``set`` sets keys by dotted
+    path (``{"emergency.ambulances.count": 4}``); other options go to
     :func:`run_experiment` (``dask_address``, ``stages``, ``variants``).
     """
     from sim.experiment import run_experiment
+    from sim.overrides import override
     from sim.scenario import Scenario, load_scenario
 
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
+    if set:
+        scenario = override(scenario, set)
     updates = {k: v for k, v in (("seed", seed), ("replications", replications)) if v is not None}
     if updates:
         scenario = Scenario.model_validate({**scenario.model_dump(by_alias=True), **updates})

@@ -37,10 +37,15 @@ def level_number(level_name: str) -> int:
     return LEVELS.index(level_name) + 1
 
 
+def layout_key(scenario: Scenario) -> str:
+    """What the full chain depends on: two scenarios with the same key lay out the same."""
+    return scenario.model_dump_json(include={"name", "seed", "layout", "households"})
+
+
 def build_chain(scenario: Scenario) -> nx.DiGraph:
     """The full five-level chain of ``scenario`` (one head per unit at every level)."""
     layout_rng = np.random.default_rng(np.random.SeedSequence([scenario.seed, 0]))
-    graph = nx.DiGraph(name=scenario.name)
+    graph = nx.DiGraph(name=scenario.name, layout_key=layout_key(scenario))
     graph.add_node(DISPATCH, kind="dispatch", level=0, level_name="dispatch", role="dispatch",
                    area="all", area_name="all", x_m=0.0, floor=1)
     counters = {level: 0 for level in LEVELS}
@@ -82,8 +87,18 @@ def build_chain(scenario: Scenario) -> nx.DiGraph:
     return graph
 
 
-def chain_for_variant(base: nx.DiGraph, scenario: Scenario, variant: Variant) -> nx.DiGraph:
-    """A copy of ``base`` transformed by ``variant``: re-splits first, then dropped levels."""
+def chain_for_variant(base: nx.DiGraph | None, scenario: Scenario,
+                      variant: Variant) -> nx.DiGraph:
+    """A copy of ``base`` transformed by ``variant``: re-splits first, then dropped levels.
+
+    Staff come from the variant's own scenario (its ``set:`` applied); when ``base``
+    is ``None`` or was laid out for another layout (a ``set:`` into ``layout``), the
+    variant's full chain is built first.
+    """
+    own = _own_scenario(scenario, variant)
+    if base is None or base.graph.get("layout_key") != layout_key(own):
+        base = build_chain(own)
+    scenario = own
     graph = base.copy()
     for level_name, span in variant.households_per_head.items():
         resplit_level(graph, level_name, span)
@@ -200,6 +215,17 @@ def cost_table(graph: nx.DiGraph) -> list[dict]:
 
 
 # ---- helpers -----------------------------------------------------------------------------------
+
+
+def _own_scenario(scenario: Scenario, variant: Variant) -> Scenario:
+    """The scenario ``variant`` runs with (``scenario`` itself when it sets nothing)."""
+    if not variant.overrides:
+        return scenario
+    from sim.overrides import variant_scenario
+
+    if variant in scenario.variants:
+        return variant_scenario(scenario, variant.name)
+    return variant_scenario(scenario.model_copy(update={"variants": [variant]}), variant.name)
 
 
 def _group_table(scenario: Scenario) -> tuple[list[str], np.ndarray]:

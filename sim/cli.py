@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sim.overrides import apply_arguments
 from sim.scenario import Scenario, ScenarioError, load_scenario
 from sim.settings import DASK_ENV, STAGES_KEPT
 
@@ -104,6 +105,14 @@ def run_parser() -> argparse.ArgumentParser:
                         help="skip figures and report (tables only)")
     parser.add_argument("--quiet", action="store_true",
                         help="no progress bar and no summary on stdout")
+    parser.add_argument("--set", action="append", default=None, metavar="KEY=VALUE",
+                        help="set a scenario key by dotted path for this run, e.g. "
+                             "emergency.ambulances.count=4 (repeatable)")
+    parser.add_argument("--sweep", action="append", default=None, metavar="KEY=V1,V2,...",
+                        help="one variant per value on top of each selected variant, run "
+                             "instead of them (repeatable; several sweeps cross)")
+    parser.add_argument("--no-sensitivity", action="store_true",
+                        help="skip the scenario's sensitivity analysis")
     return parser
 
 
@@ -118,6 +127,7 @@ def run_command(argv: Sequence[str]) -> int:
                 raise ScenarioError(
                     f"{args.scenario}: --variant {unknown[0]!r} is not in the scenario "
                     f"(variants: {', '.join(v.name for v in scenario.variants)})")
+        scenario = apply_arguments(scenario, args)
     except ScenarioError as exc:
         return _fail(str(exc))
     out = args.out or Path("results") / scenario.name

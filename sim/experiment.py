@@ -23,13 +23,16 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from sim import metrics
-from sim.chain import build_chain, chain_for_variant, cost_table
+from sim import sensitivity as sens
+from sim.chain import build_chain, chain_for_variant, cost_table, layout_key
 from sim.model import Drill, RunRecords
-from sim.scenario import Scenario
+from sim.overrides import variant_scenario
+from sim.scenario import LEVELS, Scenario
 from sim.settings import DASK_ENV, STAGES_KEPT
 from sim.workers import workers_die_with_parent
 
-_CHAINS: dict[tuple[str, str | None], nx.DiGraph] = {}
+_CHAINS: dict[tuple[str, ...], nx.DiGraph] = {}
+_CHAINS_KEPT = 12
 
 
 @dataclass
@@ -48,6 +51,7 @@ class Results:
     summary: pd.DataFrame
     costs: pd.DataFrame
     kept_requests: bool = True
+    sensitivity: pd.DataFrame | None = None
 
     @property
     def variants(self) -> list[str]:
@@ -74,8 +78,11 @@ def run_one(scenario: Scenario, variant: str, replication: int,
     computed here, in the worker; the stage log and the request rows travel back only
     if kept, so a run without them returns a few kilobytes.
     """
-    records = Drill(scenario, _variant_chain(scenario, variant), replication).run()
+    own = variant_scenario(scenario, variant)
+    records = Drill(own, _variant_chain(scenario, variant), replication).run()
+    records.variant = variant  # the chain may be shared by variants of one structure
     requests = metrics.requests_frame([records])
+    scenario = own
     records.extra["per_replication"] = metrics.replication_metrics(requests, scenario)
     records.extra["conservation"] = metrics.conservation([records], requests)
     records.extra["stage_totals"] = metrics.stage_totals(records, scenario, requests)
@@ -109,30 +116,30 @@ def run_experiment(
     names = list(variants) if variants else [v.name for v in scenario.variants]
     for name in names:
         scenario.variant(name)  # KeyError for an unknown variant
-    tasks = [(name, rep) for rep in range(scenario.replications) for name in names]
+    tasks = [(scenario, name, rep, _keep(stages, rep), keep_requests)
+             for rep in range(scenario.replications) for name in names]
+    plan = sens.plan(scenario, names)
+    tasks += plan.tasks if plan else []
     dask_address = dask_address or os.environ.get(DASK_ENV) or None
-    runs: dict[tuple[str, int], RunRecords] = {}
+    runs: dict[int, RunRecords] = {}
     bar = tqdm(total=len(tasks), desc=f"{scenario.name}", unit="run", file=sys.stderr,
                disable=not progress, dynamic_ncols=True)
     try:
         with executor_for(jobs, dask_address, len(tasks)) as executor:
             if executor is None:
-                for name, rep in tasks:
-                    runs[(name, rep)] = run_one(scenario, name, rep, _keep(stages, rep),
-                                                keep_requests)
+                for k, task in enumerate(tasks):
+                    runs[k] = run_one(*task)
                     bar.update()
             else:
                 # A few runs per worker in flight, the next submitted as one finishes:
                 # memory stays flat however many runs there are.
                 window = 2 * getattr(executor, "slots", 1)
-                waiting = iter(tasks)
-                futures: dict[Future, tuple[str, int]] = {}
+                waiting = iter(enumerate(tasks))
+                futures: dict[Future, int] = {}
                 try:
                     while True:
-                        for name, rep in islice(waiting, window - len(futures)):
-                            future = executor.submit(run_one, scenario, name, rep,
-                                                     _keep(stages, rep), keep_requests)
-                            futures[future] = (name, rep)
+                        for k, task in islice(waiting, window - len(futures)):
+                            futures[executor.submit(run_one, *task)] = k
                         if not futures:
                             break
                         done, _ = wait(futures, return_when=FIRST_COMPLETED)
@@ -145,8 +152,13 @@ def run_experiment(
                     raise
     finally:
         bar.close()
-    ordered = [runs[(name, rep)] for name in names for rep in range(scenario.replications)]
-    return gather(scenario, ordered, names, keep_requests)
+    main = len(names) * scenario.replications
+    by_key = {(run.variant, run.replication): run for k, run in runs.items() if k < main}
+    ordered = [by_key[(name, rep)] for name in names for rep in range(scenario.replications)]
+    results = gather(scenario, ordered, names, keep_requests)
+    if plan:
+        results.sensitivity = sens.table(plan, results, [runs[k] for k in range(main, len(tasks))])
+    return results
 
 
 def gather(scenario: Scenario, runs: list[RunRecords], names: Sequence[str],
@@ -183,15 +195,24 @@ def _keep(stages: str, replication: int) -> bool:
 
 
 def _variant_chain(scenario: Scenario, variant: str) -> nx.DiGraph:
-    """The chain of one variant, built once per process (runs never modify it)."""
-    key = scenario.model_dump_json()
-    if (key, None) not in _CHAINS:
-        _CHAINS.clear()
-        _CHAINS[(key, None)] = build_chain(scenario)
-    if (key, variant) not in _CHAINS:
-        _CHAINS[(key, variant)] = chain_for_variant(_CHAINS[(key, None)], scenario,
-                                                     scenario.variant(variant))
-    return _CHAINS[(key, variant)]
+    """The chain of one variant, kept per process (runs never modify it).
+
+    Variants with the same layout, transforms and staff share one chain, whatever
+    else their ``set:`` changes.
+    """
+    own = variant_scenario(scenario, variant)
+    spec = own.variants[0]
+    base_key = layout_key(own)
+    key = (base_key, spec.model_dump_json(exclude={"name"}),
+           ",".join(str(own.head_level(level).staff) for level in LEVELS))
+    if key not in _CHAINS:
+        if (base_key,) not in _CHAINS:
+            _CHAINS[(base_key,)] = build_chain(own)
+        _CHAINS[key] = chain_for_variant(_CHAINS[(base_key,)], own, spec)
+    _CHAINS[key] = _CHAINS.pop(key)  # most recently used last
+    while len(_CHAINS) > _CHAINS_KEPT:
+        _CHAINS.pop(next(iter(_CHAINS)))
+    return _CHAINS[key]
 
 
 def available_cores() -> int:

@@ -58,6 +58,11 @@ def write_figures(results: Results, folder: Path) -> list[Path]:
         *((f"chain_{name}", functools.partial(chain_figure, results.chains[name], name))
           for name in results.variants),
     ]
+    if results.sensitivity is not None:
+        from sim import tornado
+
+        tornado.write_table(results, folder.parent)
+        figures.append(("sensitivity_tornado", functools.partial(tornado.tornado_figure, results)))
     paths = []
     for name, draw in figures:
         path = folder / f"{name}.png"

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim import metrics
+from sim import metrics, tornado
 from sim.experiment import Results
 from sim.plots import flow_kinds, time_unit
 from sim.scenario import LEVELS
@@ -35,6 +35,7 @@ CAPTIONS = {
     "tradeoff": "The planner's trade-off: heads recruited against p95 response.",
     "chain": "The chain drawn down to the grid level, each grid annotated with the heads "
              "and households below it.",
+    "sensitivity": tornado.CAPTION,
 }
 
 MATERIAL = 0.05
@@ -132,12 +133,13 @@ def write_report(results: Results, figures: list[Path], path: Path) -> None:
                  "replication (common random numbers); a difference is called real when "
                  "its 95% interval excludes zero.</p>")
     parts.append("<ul>" + "".join(f"<li>{_e(s)}</li>" for s in findings(results)) + "</ul>")
+    parts.append(tornado.section(results, figures, _figure))
     parts.append(_comparison(results))
     parts.append(_groups(results))
     parts.append(_costs(results))
     parts.append(_conservation(results))
     parts.append("<h2>Figures</h2>")
-    parts.extend(_figure(Path(p)) for p in figures)
+    parts.extend(_figure(Path(p)) for p in figures if not Path(p).stem.startswith("sensitivity"))
     page = ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
             + "\n".join(parts) + "</body></html>\n")

@@ -9,7 +9,7 @@ message is one line: file, key, what was expected.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -26,6 +26,7 @@ from pydantic import (
 from sim.distributions import Distribution, Fixed, Minutes, shorthand
 from sim.errors import ScenarioError, describe, one_line
 from sim.names import folder_name
+from sim.overrides import check as check_overrides
 from sim.units import parse_clock, parse_window
 
 LEVELS: tuple[str, ...] = ("zone", "community", "grid", "building", "floor")
@@ -380,13 +381,16 @@ class Emergency(Strict):
 
 
 class Variant(Strict):
-    """A grid granularity: a transform of the one chain built from the layout."""
+    """A design to compare: a transform of the one chain, and keys set by dotted path."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.=+-]+$")
     drop_levels: list[Level] = []
     households_per_head: dict[Level, int] = Field(
         {}, description="re-split a level to this many households per head"
     )
+    overrides: dict[str, Any] = Field(
+        {}, alias="set",
+        description="scenario keys by dotted path, e.g. emergency.ambulances.count: 4")
 
     @model_validator(mode="after")
     def _consistent(self) -> Variant:
@@ -398,6 +402,26 @@ class Variant(Strict):
         if any(v < 1 for v in self.households_per_head.values()):
             raise ValueError("households_per_head must be at least 1")
         return self
+
+
+class Assumption(Strict):
+    """A number the findings may hinge on, and the range a planner should try."""
+
+    key: str = Field(alias="set", description="dotted path of the scenario key")
+    low: Any
+    high: Any
+    note: str = ""
+
+
+class Sensitivity(Strict):
+    """How the headline comparison moves when each assumption moves over its range."""
+
+    compare: list[str] = Field(min_length=2, max_length=2,
+                               description="two variants: the first minus the second")
+    replications: int = Field(3, ge=1, description="per end of each range")
+    metrics: list[Literal["mean", "p50", "p90", "p95", "p99", "max", "within_target"]] = \
+        Field(["p95"], min_length=1)
+    assumptions: list[Assumption] = Field(min_length=1)
 
 
 def _profile_ok(profile: list[float] | None, where: str) -> None:
@@ -424,6 +448,7 @@ class Scenario(Strict):
     supply: Supply
     emergency: Emergency
     variants: list[Variant] = [Variant(name="as_built")]
+    sensitivity: Sensitivity | None = None
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
@@ -436,6 +461,7 @@ class Scenario(Strict):
             raise ValueError("list at least one variant")
         _profile_ok(self.supply.profile, "supply")
         _profile_ok(self.emergency.profile, "emergency")
+        check_overrides(self)
         return self
 
     def head_level(self, level: str) -> HeadLevel:
