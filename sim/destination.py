@@ -14,13 +14,13 @@ import json
 import os
 import re
 import shutil
-import signal
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from sim.interrupts import deferred_signals
 
 MANIFEST = ".sim-results.json"
 """The file that marks a folder as a results folder of this simulator."""
@@ -215,21 +215,3 @@ def replace(staging: Path, held: Claim) -> None:
             shutil.rmtree(old, ignore_errors=True)
         else:
             old.unlink()
-
-
-@contextmanager
-def deferred_signals() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM until the block is done (main thread only), then deliver."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    wanted = (signal.SIGINT, signal.SIGTERM)
-    previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in wanted}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, signal.SIG_DFL if handler is None else handler)
-        if caught:
-            signal.raise_signal(caught[0])

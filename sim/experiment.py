@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from sim import metrics
 from sim.chain import build_chain, chain_for_variant, cost_table
+from sim.interrupts import deferred_signals
 from sim.model import Drill, RunRecords
 from sim.scenario import Scenario
 from sim.settings import DASK_ENV, STAGES_KEPT
@@ -129,13 +130,15 @@ def run_experiment(
                 futures: dict[Future, tuple[str, int]] = {}
                 try:
                     while True:
-                        for name, rep in islice(waiting, window - len(futures)):
-                            future = executor.submit(run_one, scenario, name, rep,
-                                                     _keep(stages, rep), keep_requests)
-                            futures[future] = (name, rep)
-                        if not futures:
-                            break
-                        done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                        # Interrupts wait for the executor's locks to be released.
+                        with deferred_signals():
+                            for name, rep in islice(waiting, window - len(futures)):
+                                future = executor.submit(run_one, scenario, name, rep,
+                                                         _keep(stages, rep), keep_requests)
+                                futures[future] = (name, rep)
+                            if not futures:
+                                break
+                            done, _ = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
                         for future in done:
                             runs[futures.pop(future)] = future.result()
                             bar.update()
