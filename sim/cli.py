@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sim.errors import NoRequestsError
+from sim.estimate import check_size
 from sim.scenario import Scenario, ScenarioError, load_scenario
 from sim.settings import DASK_ENV, STAGES_KEPT
 
@@ -104,6 +106,9 @@ def run_parser() -> argparse.ArgumentParser:
                         help="skip figures and report (tables only)")
     parser.add_argument("--quiet", action="store_true",
                         help="no progress bar and no summary on stdout")
+    parser.add_argument("--no-size-limit", action="store_true",
+                        help="run even if the estimated work exceeds the bounds (memory per "
+                             "run, events in all, households, staff)")
     return parser
 
 
@@ -118,6 +123,8 @@ def run_command(argv: Sequence[str]) -> int:
                 raise ScenarioError(
                     f"{args.scenario}: --variant {unknown[0]!r} is not in the scenario "
                     f"(variants: {', '.join(v.name for v in scenario.variants)})")
+        check_size(scenario, str(args.scenario), len(args.variant) if args.variant else None,
+                   limit=not args.no_size_limit)
     except ScenarioError as exc:
         return _fail(str(exc))
     out = args.out or Path("results") / scenario.name
@@ -141,6 +148,8 @@ def run_command(argv: Sequence[str]) -> int:
         return _interrupted_status(exc)
     except DestinationError as exc:
         return _fail(str(exc))
+    except NoRequestsError as exc:
+        return _fail(f"{args.scenario}: {exc}")
     except RuntimeError as exc:
         return _fail(str(exc))
     except OSError as exc:

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 
 from sim import metrics
 from sim.chain import build_chain, chain_for_variant, cost_table
+from sim.errors import NoRequestsError
 from sim.interrupts import deferred_signals
 from sim.model import Drill, RunRecords
 from sim.scenario import Scenario
@@ -149,6 +150,10 @@ def run_experiment(
     finally:
         bar.close()
     ordered = [runs[(name, rep)] for name in names for rep in range(scenario.replications)]
+    if all(run.extra["per_replication"].empty for run in ordered):
+        raise NoRequestsError(f"no request was created within the horizon "
+                              f"({scenario.horizon:g} min) in any run: nothing to compare; "
+                              "check horizon and demand rates")
     return gather(scenario, ordered, names, keep_requests)
 
 

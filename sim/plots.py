@@ -38,7 +38,8 @@ MAX_LEAVES = 60
 """Most leaves a chain figure draws before it stops one level higher."""
 _MARKERS = "osD^vPX*"
 _STYLE = {"font.size": 9, "axes.titlesize": 10, "axes.spines.top": False,
-          "axes.spines.right": False, "legend.fontsize": 8, "legend.frameon": False}
+          "axes.spines.right": False, "legend.fontsize": 8, "legend.frameon": False,
+          "text.parse_math": False}  # names are shown as typed: "$x$" is not math markup
 
 
 def write_figures(results: Results, folder: Path) -> list[Path]:

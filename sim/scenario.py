@@ -1,6 +1,6 @@
 """Scenario files: the validated, frozen description of one drill.
 
-``load_scenario(path)`` reads YAML (``yaml.safe_load`` only), validates it with
+``load_scenario(path)`` reads YAML (safely, see :mod:`sim.yamlload`), validates it with
 pydantic (unknown keys are errors that name the nearest valid key), and returns a
 frozen :class:`Scenario`. Every problem becomes a :class:`ScenarioError` whose
 message is one line: file, key, what was expected.
@@ -27,6 +27,7 @@ from sim.distributions import Distribution, Fixed, Minutes
 from sim.errors import ScenarioError, describe, one_line
 from sim.names import folder_name
 from sim.units import parse_clock, parse_window
+from sim.yamlload import load_yaml
 
 LEVELS: tuple[str, ...] = ("zone", "community", "grid", "building", "floor")
 """The five levels, top (L1) to bottom (L5). ``building`` also stands for lane and
@@ -371,7 +372,7 @@ def load_scenario(path: str | Path, **overrides: object) -> Scenario:
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path}: cannot read: {exc}") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text, str(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
