@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from sim.errors import NoRequestsError
 from sim.estimate import check_size
+from sim.interrupts import RECEIVED
 from sim.scenario import Scenario, ScenarioError, load_scenario
 from sim.settings import DASK_ENV, STAGES_KEPT
 
@@ -60,6 +61,7 @@ def _on_sigterm() -> object:
         return None
 
     def terminate(signum: int, frame: object) -> None:
+        RECEIVED.append(signum)
         raise Terminated
 
     previous = signal.signal(signal.SIGTERM, terminate)

@@ -7,6 +7,15 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+RECEIVED: list[int] = []
+"""Interrupting signals received so far (a library may turn the exception into another)."""
+
+
+def on_signal(signum: int, frame: object) -> None:
+    """SIGINT or SIGTERM handler: remember it, then raise ``KeyboardInterrupt``."""
+    RECEIVED.append(signum)
+    raise KeyboardInterrupt
+
 
 @contextmanager
 def deferred_signals() -> Iterator[None]:
