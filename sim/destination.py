@@ -60,8 +60,8 @@ def is_results_folder(path: Path) -> bool:
 def check(out: str | Path, force: bool = False) -> Path:
     """The absolute destination for ``out``, or :class:`DestinationError` saying why not.
 
-    Refused whatever ``force`` says: the current folder or one of its parents, a path
-    below a file, a parent without write permission. Refused unless ``force``: a file,
+    Refused whatever ``force`` says: the current or home folder or one of their parents,
+    a path below a file, a parent without write permission. Refused unless ``force``: a file,
     a symbolic link, a folder that is neither empty nor a results folder.
     """
     given = str(out)
@@ -69,10 +69,11 @@ def check(out: str | Path, force: bool = False) -> Path:
     if path.parent == path:
         raise DestinationError(f"{given}: will not replace the root folder")
     path = path.parent.resolve() / path.name
-    cwd = Path.cwd().resolve()
-    if path == cwd or path in cwd.parents:
-        raise DestinationError(f"{given}: will not replace the current folder or one of its "
-                               "parents; give a new or results folder to --out")
+    for kept, what in ((Path.cwd(), "current"), (Path.home(), "home")):
+        kept = kept.resolve()
+        if path == kept or path in kept.parents:
+            raise DestinationError(f"{given}: will not replace the {what} folder or one of its "
+                                   "parents; give a new or results folder to --out")
     hint = "; choose another --out, or add --force to replace it"
     if path.is_symlink():
         if not force:

@@ -8,7 +8,9 @@ import contextlib
 import copy
 import io
 import math
+import shutil
 import signal
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -228,7 +230,7 @@ def _mutate(text_data: dict, kind: str, path: tuple, value: object) -> str:
           suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(mutation, min_size=1, max_size=2))
 def test_mutated_scenarios_run_or_fail_in_one_line(mutations: list) -> None:
-    folder = Path(__import__("tempfile").mkdtemp(prefix="sim-mutants-"))
+    folder = Path(tempfile.mkdtemp(prefix="sim-mutants-"))
     try:
         text = yaml.safe_dump(BASE, sort_keys=False)
         data = BASE
@@ -251,6 +253,4 @@ def test_mutated_scenarios_run_or_fail_in_one_line(mutations: list) -> None:
             _one_error(code, err, "mutant.yaml")
             assert not (folder / "out").exists()
     finally:
-        import shutil
-
         shutil.rmtree(folder, ignore_errors=True)
