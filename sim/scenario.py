@@ -25,7 +25,7 @@ from pydantic import (
 
 from sim.distributions import Distribution, Fixed, Minutes
 from sim.errors import ScenarioError, describe, one_line
-from sim.names import folder_name
+from sim.names import MAX_NAME, NAME_PATTERN, folder_name
 from sim.units import parse_clock, parse_window
 from sim.yamlload import load_yaml
 
@@ -315,7 +315,8 @@ def _profile_ok(profile: list[float] | None, where: str) -> None:
 class Scenario(Strict):
     """One drill: layout, heads, flows, variants, and how long and how often to run."""
 
-    name: Annotated[str, AfterValidator(folder_name)]
+    name: Annotated[str, AfterValidator(folder_name)] = Field(
+        json_schema_extra={"pattern": NAME_PATTERN, "maxLength": MAX_NAME})
     description: str = ""
     seed: int = Field(0, ge=0)
     start: Clock = Field("00:00", description="clock time when lockdown starts (model time 0)")
