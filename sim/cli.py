@@ -2,8 +2,9 @@
 
 The first argument is a scenario file, or the name of a subcommand; subcommands
 (``schema`` now, ``check`` and ``validate`` later) stand beside the plain run. Bad
-input gets one line on stderr and exit status 2; an interrupted run exits 130 and
-leaves no results behind.
+input, a refused ``--out`` or a run too large gets one line on stderr and exit status
+2, before any work; Ctrl-C exits 130 and SIGTERM 143, leaving no half-written results;
+a run whose requests do not balance exits 1.
 """
 
 from __future__ import annotations
