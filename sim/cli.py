@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
-from sim.errors import NoRequestsError
+from sim.errors import NoRequestsError, one_line
 from sim.estimate import check_size
 from sim.interrupts import RECEIVED
 from sim.scenario import Scenario, ScenarioError, load_scenario
 from sim.settings import DASK_ENV, STAGES_KEPT
+from sim.units import shown
 
 if TYPE_CHECKING:
     from sim.experiment import Results
@@ -75,7 +77,7 @@ def _interrupted_status(exc: BaseException) -> int:
 
 def run_parser() -> argparse.ArgumentParser:
     """Arguments of a plain run."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m sim",
         description="Run a lockdown drill scenario: every granularity variant × replication, "
                     "then write tables, figures and a report to a results folder. "
@@ -233,7 +235,22 @@ def _non_negative(text: str) -> int:
 
 
 def _integer(text: str) -> int:
+    """A whole number, also written ``1e6``."""
     try:
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value.is_integer():
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {shown(text)}")
+    return int(value)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"error: {one_line(message)} (see {self.prog} --help)\n")

@@ -80,9 +80,20 @@ def test_absurd_sizes_are_refused_with_an_estimate(path: str, value: object, key
     assert not (tmp_path / "out").exists()
 
 
-def test_a_million_replications_are_refused(tmp_path: Path) -> None:
-    code, out, err = _run([SMALL, "--replications", "1000000", "--out", tmp_path / "o", *QUICK])
+@pytest.mark.parametrize("count", ["1000000", "1e6"])
+def test_a_million_replications_are_refused(count: str, tmp_path: Path) -> None:
+    code, out, err = _run([SMALL, "--replications", count, "--out", tmp_path / "o", *QUICK])
     _one_error(code, err, "key 'replications'", "hours on one core", "--no-size-limit")
+
+
+@pytest.mark.parametrize("args", [["--replications", "2.5"], ["--jobs", "0"], ["--bogus"]])
+def test_usage_errors_are_one_line(args: list[str], tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([str(SMALL), *args, "--out", str(tmp_path / "o")])
+    assert info.value.code == 2
+    _one_error(2, capsys.readouterr().err, args[0], "--help")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_no_size_limit_lifts_the_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
