@@ -2,24 +2,30 @@
 
 The first argument is a scenario file, or the name of a subcommand; subcommands
 (``schema`` now, ``check`` and ``validate`` later) stand beside the plain run. Bad
-input gets one line on stderr and exit status 2; an interrupted run exits 130 and
-leaves no results behind.
+input, a refused ``--out`` or a run too large gets one line on stderr and exit status
+2, before any work; Ctrl-C exits 130 and SIGTERM 143, leaving no half-written results;
+a run whose requests do not balance exits 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
+from sim.errors import NoRequestsError, one_line
+from sim.estimate import check_size
+from sim.interrupts import RECEIVED
 from sim.overrides import apply_arguments
 from sim.scenario import Scenario, ScenarioError, load_scenario
 from sim.settings import DASK_ENV, STAGES_KEPT
+from sim.units import shown
 
 if TYPE_CHECKING:
     from sim.experiment import Results
@@ -59,6 +65,7 @@ def _on_sigterm() -> object:
         return None
 
     def terminate(signum: int, frame: object) -> None:
+        RECEIVED.append(signum)
         raise Terminated
 
     previous = signal.signal(signal.SIGTERM, terminate)
@@ -71,7 +78,7 @@ def _interrupted_status(exc: BaseException) -> int:
 
 def run_parser() -> argparse.ArgumentParser:
     """Arguments of a plain run."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m sim",
         description="Run a lockdown drill scenario: every granularity variant × replication, "
                     "then write tables, figures and a report to a results folder. "
@@ -113,6 +120,9 @@ def run_parser() -> argparse.ArgumentParser:
                              "instead of them (repeatable; several sweeps cross)")
     parser.add_argument("--no-sensitivity", action="store_true",
                         help="skip the scenario's sensitivity analysis")
+    parser.add_argument("--no-size-limit", action="store_true",
+                        help="run even if the estimated work exceeds the bounds (memory per "
+                             "run, events in all, households, staff)")
     return parser
 
 
@@ -128,6 +138,8 @@ def run_command(argv: Sequence[str]) -> int:
                     f"{args.scenario}: --variant {unknown[0]!r} is not in the scenario "
                     f"(variants: {', '.join(v.name for v in scenario.variants)})")
         scenario = apply_arguments(scenario, args)
+        check_size(scenario, str(args.scenario), len(args.variant) if args.variant else None,
+                   limit=not args.no_size_limit)
     except ScenarioError as exc:
         return _fail(str(exc))
     out = args.out or Path("results") / scenario.name
@@ -151,6 +163,8 @@ def run_command(argv: Sequence[str]) -> int:
         return _interrupted_status(exc)
     except DestinationError as exc:
         return _fail(str(exc))
+    except NoRequestsError as exc:
+        return _fail(f"{args.scenario}: {exc}")
     except RuntimeError as exc:
         return _fail(str(exc))
     except OSError as exc:
@@ -231,7 +245,22 @@ def _non_negative(text: str) -> int:
 
 
 def _integer(text: str) -> int:
+    """A whole number, also written ``1e6``."""
     try:
         return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value.is_integer():
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {shown(text)}")
+    return int(value)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"error: {one_line(message)} (see {self.prog} --help)\n")

@@ -14,13 +14,13 @@ import json
 import os
 import re
 import shutil
-import signal
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from sim.interrupts import deferred_signals
 
 MANIFEST = ".sim-results.json"
 """The file that marks a folder as a results folder of this simulator."""
@@ -60,8 +60,8 @@ def is_results_folder(path: Path) -> bool:
 def check(out: str | Path, force: bool = False) -> Path:
     """The absolute destination for ``out``, or :class:`DestinationError` saying why not.
 
-    Refused whatever ``force`` says: the current folder or one of its parents, a path
-    below a file, a parent without write permission. Refused unless ``force``: a file,
+    Refused whatever ``force`` says: the current or home folder or one of their parents,
+    a path below a file, a parent without write permission. Refused unless ``force``: a file,
     a symbolic link, a folder that is neither empty nor a results folder.
     """
     given = str(out)
@@ -69,10 +69,11 @@ def check(out: str | Path, force: bool = False) -> Path:
     if path.parent == path:
         raise DestinationError(f"{given}: will not replace the root folder")
     path = path.parent.resolve() / path.name
-    cwd = Path.cwd().resolve()
-    if path == cwd or path in cwd.parents:
-        raise DestinationError(f"{given}: will not replace the current folder or one of its "
-                               "parents; give a new or results folder to --out")
+    for kept, what in ((Path.cwd(), "current"), (Path.home(), "home")):
+        kept = kept.resolve()
+        if path == kept or path in kept.parents:
+            raise DestinationError(f"{given}: will not replace the {what} folder or one of its "
+                                   "parents; give a new or results folder to --out")
     hint = "; choose another --out, or add --force to replace it"
     if path.is_symlink():
         if not force:
@@ -215,21 +216,3 @@ def replace(staging: Path, held: Claim) -> None:
             shutil.rmtree(old, ignore_errors=True)
         else:
             old.unlink()
-
-
-@contextmanager
-def deferred_signals() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM until the block is done (main thread only), then deliver."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    wanted = (signal.SIGINT, signal.SIGTERM)
-    previous = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in wanted}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, signal.SIG_DFL if handler is None else handler)
-        if caught:
-            signal.raise_signal(caught[0])

@@ -16,6 +16,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from sim.units import parse_duration
 
 Minutes = Annotated[float, BeforeValidator(parse_duration)]
+MAX_LOGNORMAL_CV = 100.0
+"""Largest sd / mean of a lognormal time: beyond it a few draws exceed any horizon."""
 
 
 class _Dist(BaseModel):
@@ -109,8 +111,14 @@ class Lognormal(_Dist):
     mean_: Minutes = Field(alias="mean", gt=0)
     sd: Minutes = Field(gt=0)
 
+    @model_validator(mode="after")
+    def _spread(self) -> Lognormal:
+        if self.sd > MAX_LOGNORMAL_CV * self.mean_:
+            raise ValueError(f"lognormal needs sd at most {MAX_LOGNORMAL_CV:g} × mean")
+        return self
+
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        sigma2 = math.log(1 + (self.sd / self.mean_) ** 2)
+        sigma2 = math.log1p((self.sd / self.mean_) ** 2)
         return rng.lognormal(math.log(self.mean_) - sigma2 / 2, math.sqrt(sigma2), size)
 
     @property
@@ -138,6 +146,7 @@ class Empirical(_Dist):
         if self.weights is None:
             return None
         w = np.asarray(self.weights, dtype=float)
+        w = w / w.max()  # weights near the largest float would sum to infinity
         return w / w.sum()
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:

@@ -16,15 +16,24 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from sim.distributions import Distribution
+from sim.units import shown
 
 
 class ScenarioError(ValueError):
     """A scenario that cannot be run; ``str()`` is one line naming file and key."""
 
 
+class NoRequestsError(RuntimeError):
+    """Every run ended without a single request (a tiny horizon, no demand)."""
+
+
+MAX_MESSAGE = 400
+
+
 def one_line(message: str) -> str:
-    """Escape line breaks and other unprintable characters (keys may hold any text)."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+    """Escape unprintable characters (keys may hold any text); cut to ``MAX_MESSAGE``."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message[:MAX_MESSAGE * 2])
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "..."
 
 
 def describe(exc: ValidationError, root: type[BaseModel]) -> str:
@@ -45,9 +54,9 @@ def describe(exc: ValidationError, root: type[BaseModel]) -> str:
     if error["type"] == "missing":
         return f"missing key '{key}'{more}"
     value = error.get("input")
-    already = "got " in message or repr(value) in message
-    shown = "" if isinstance(value, (dict, list)) or already else f", got {value!r}"
-    return f"key '{key}': {message}{shown}{more}"
+    already = "got " in message or shown(value) in message
+    got = "" if isinstance(value, (dict, list)) or already else f", got {shown(value)}"
+    return f"key '{key}': {message}{got}{more}"
 
 
 def _is_union_tag(part: object) -> bool:

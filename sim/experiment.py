@@ -25,6 +25,8 @@ from tqdm.auto import tqdm
 from sim import metrics
 from sim import sensitivity as sens
 from sim.chain import build_chain, chain_for_variant, cost_table, layout_key
+from sim.errors import NoRequestsError
+from sim.interrupts import deferred_signals
 from sim.model import Drill, RunRecords
 from sim.overrides import variant_scenario
 from sim.scenario import LEVELS, Scenario
@@ -138,11 +140,13 @@ def run_experiment(
                 futures: dict[Future, int] = {}
                 try:
                     while True:
-                        for k, task in islice(waiting, window - len(futures)):
-                            futures[executor.submit(run_one, *task)] = k
-                        if not futures:
-                            break
-                        done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                        # Interrupts wait for the executor's locks to be released.
+                        with deferred_signals():
+                            for k, task in islice(waiting, window - len(futures)):
+                                futures[executor.submit(run_one, *task)] = k
+                            if not futures:
+                                break
+                            done, _ = wait(futures, timeout=0.2, return_when=FIRST_COMPLETED)
                         for future in done:
                             runs[futures.pop(future)] = future.result()
                             bar.update()
@@ -155,6 +159,10 @@ def run_experiment(
     main = len(names) * scenario.replications
     by_key = {(run.variant, run.replication): run for k, run in runs.items() if k < main}
     ordered = [by_key[(name, rep)] for name in names for rep in range(scenario.replications)]
+    if all(run.extra["per_replication"].empty for run in ordered):
+        raise NoRequestsError(f"no request was created within the horizon "
+                              f"({scenario.horizon:g} min) in any run: nothing to compare; "
+                              "check horizon and demand rates")
     results = gather(scenario, ordered, names, keep_requests)
     if plan:
         results.sensitivity = sens.table(plan, results, [runs[k] for k in range(main, len(tasks))])

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 MAX_NAME = 100
-_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$")
+NAME_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$"
+"""What :func:`folder_name` accepts, for the JSON schema (length aside)."""
+_NAME = re.compile(NAME_PATTERN)
 
 
 def folder_name(value: str) -> str:

@@ -52,6 +52,8 @@ def _write_all(results: Results, folder: Path, figures: bool) -> None:
     }
     if not results.kept_requests:
         del tables["requests.csv"]
+    if results.sensitivity is not None:
+        tables["sensitivity.csv"] = results.sensitivity
     for name, table in tables.items():
         write_csv(table, folder / name)
     (folder / "summary.json").write_text(summary_json(results), encoding="utf-8")

@@ -38,7 +38,8 @@ MAX_LEAVES = 60
 """Most leaves a chain figure draws before it stops one level higher."""
 _MARKERS = "osD^vPX*"
 _STYLE = {"font.size": 9, "axes.titlesize": 10, "axes.spines.top": False,
-          "axes.spines.right": False, "legend.fontsize": 8, "legend.frameon": False}
+          "axes.spines.right": False, "legend.fontsize": 8, "legend.frameon": False,
+          "text.parse_math": False}  # names are shown as typed: "$x$" is not math markup
 
 
 def write_figures(results: Results, folder: Path) -> list[Path]:
@@ -61,7 +62,6 @@ def write_figures(results: Results, folder: Path) -> list[Path]:
     if results.sensitivity is not None:
         from sim import tornado
 
-        tornado.write_table(results, folder.parent)
         figures.append(("sensitivity_tornado", functools.partial(tornado.tornado_figure, results)))
     paths = []
     for name, draw in figures:

@@ -1,6 +1,6 @@
 """Scenario files: the validated, frozen description of one drill.
 
-``load_scenario(path)`` reads YAML (``yaml.safe_load`` only), validates it with
+``load_scenario(path)`` reads YAML (safely, see :mod:`sim.yamlload`), validates it with
 pydantic (unknown keys are errors that name the nearest valid key), and returns a
 frozen :class:`Scenario`. Every problem becomes a :class:`ScenarioError` whose
 message is one line: file, key, what was expected.
@@ -25,9 +25,10 @@ from pydantic import (
 
 from sim.distributions import Distribution, Fixed, Minutes, shorthand
 from sim.errors import ScenarioError, describe, one_line
-from sim.names import folder_name
+from sim.names import MAX_NAME, NAME_PATTERN, folder_name
 from sim.overrides import check as check_overrides
 from sim.units import parse_clock, parse_window
+from sim.yamlload import load_yaml
 
 LEVELS: tuple[str, ...] = ("zone", "community", "grid", "building", "floor")
 """The five levels, top (L1) to bottom (L5). ``building`` also stands for lane and
@@ -434,7 +435,8 @@ def _profile_ok(profile: list[float] | None, where: str) -> None:
 class Scenario(Strict):
     """One drill: layout, heads, flows, variants, and how long and how often to run."""
 
-    name: Annotated[str, AfterValidator(folder_name)]
+    name: Annotated[str, AfterValidator(folder_name)] = Field(
+        json_schema_extra={"pattern": NAME_PATTERN, "maxLength": MAX_NAME})
     description: str = ""
     seed: int = Field(0, ge=0)
     start: Clock = Field("00:00", description="clock time when lockdown starts (model time 0)")
@@ -494,7 +496,7 @@ def load_scenario(path: str | Path, **overrides: object) -> Scenario:
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path}: cannot read: {exc}") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text, str(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"

@@ -33,17 +33,6 @@ CAPTION = ("Tornado: the headline difference at each end of every assumption's r
            "means that end changes nothing.")
 
 
-def write_table(results: Results, folder: Path) -> Path | None:
-    """Write ``sensitivity.csv`` into ``folder`` (``None`` when there was no analysis)."""
-    if results.sensitivity is None:
-        return None
-    from sim.output import write_csv
-
-    path = Path(folder) / "sensitivity.csv"
-    write_csv(results.sensitivity, path)
-    return path
-
-
 @_styled
 def tornado_figure(results: Results) -> Figure:
     """A tornado per flow × kind × statistic of the sensitivity table."""

@@ -138,3 +138,15 @@ def test_interrupt_during_swap_tells_the_truth(tmp_path: Path, monkeypatch: pyte
     assert "no results written" not in err
     assert f"results were complete in {out}" in err
     assert (out / "summary.csv").is_file() and (out / MANIFEST).is_file()
+
+
+def test_home_folder_is_never_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "home"
+    (home / "me").mkdir(parents=True)
+    (home / "me" / "thesis.tex").write_text("years of work")
+    monkeypatch.setenv("HOME", str(home / "me"))
+    for out in (home / "me", home):
+        code = main([str(SMALL), "--out", str(out), "--force", *FAST])
+        _one_error(code, capsys.readouterr().err, "home folder")
+    assert (home / "me" / "thesis.tex").read_text() == "years of work"
