@@ -8,6 +8,8 @@ recorded.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 IN_FLIGHT = "in_flight"
 COMPLETED = "completed"
 OUT_OF_STOCK = "out_of_stock"
@@ -15,6 +17,51 @@ NO_AMBULANCE = "no_ambulance_in_time"
 NO_ANSWER = "hotline_not_answered"
 ABANDON_REASONS = frozenset({OUT_OF_STOCK, NO_AMBULANCE, NO_ANSWER})
 """Every reason a request may be given up for; any other status breaks conservation."""
+
+
+class RequestRow(NamedTuple):
+    """One request of a run, as it stands at the horizon."""
+
+    request_id: int
+    flow: str
+    kind: str
+    household: str
+    household_group: str
+    area: str
+    grid: str
+    created_min: float
+    completed_min: float  # NaN while in flight
+    status: str
+
+
+class StageRow(NamedTuple):
+    """One hop of a request.
+
+    The log appends plain tuples in this order (the event loop makes hundreds of
+    thousands of them); ``StageRow._make(row)`` reads one by name.
+    """
+
+    request_id: int
+    stage: str
+    node: str
+    level: int
+    start_min: float
+    end_min: float
+
+
+class BooksRow(NamedTuple):
+    """A head's or resource's books for one run."""
+
+    node: str
+    level: str
+    role: str
+    area: str
+    households_served: int
+    staff: int
+    tasks: int
+    busy_min: float
+    utilisation: float
+    max_queue: int
 
 
 class EventLog:

@@ -24,7 +24,7 @@ from sim.demand import HouseholdTable, incidents, package_times, stream, supply_
 from sim.flows.emergency import EmergencyFlow
 from sim.flows.supply import SupplyFlow
 from sim.heads import Station, daily_windows, off_duty
-from sim.log import EventLog
+from sim.log import BooksRow, EventLog, RequestRow, StageRow
 from sim.scenario import LEVELS, Scenario
 from sim.site import Household, Site
 from sim.units import parse_clock, parse_window
@@ -36,18 +36,16 @@ class RunRecords:
 
     replication: int
     variant: str
-    requests: list[tuple]
-    stages: list[tuple]
-    heads: list[tuple]
-    resources: list[tuple]
+    requests: list[RequestRow]
+    stages: list[tuple]  # StageRow fields, as plain tuples
+    heads: list[BooksRow]
+    resources: list[BooksRow]
     extra: dict = field(default_factory=dict)
 
 
-REQUEST_COLUMNS = ("request_id", "flow", "kind", "household", "household_group", "area", "grid",
-                   "created_min", "completed_min", "status")
-STAGE_COLUMNS = ("request_id", "stage", "node", "level", "start_min", "end_min")
-HEAD_COLUMNS = ("node", "level", "role", "area", "households_served", "staff", "tasks",
-                "busy_min", "utilisation", "max_queue")
+REQUEST_COLUMNS = RequestRow._fields
+STAGE_COLUMNS = StageRow._fields
+HEAD_COLUMNS = BooksRow._fields
 
 
 @contextmanager
@@ -165,25 +163,26 @@ class Drill:
         requests = []
         for rid, (flow, kind, hh, created, completed, status) in enumerate(self.log.requests):
             household = households[hh]
-            requests.append((rid, flow, kind, household.node, self.group_names[household.group],
-                             household.area, household.grid, created, completed, status))
+            requests.append(RequestRow(rid, flow, kind, household.node,
+                                       self.group_names[household.group], household.area,
+                                       household.grid, created, completed, status))
         horizon = self.scenario.horizon
         heads = []
         for node, station in self.stations.items():
             data = graph.nodes[node]
             busy = station.busy_at(horizon)
-            heads.append((node, data["level_name"], data["role"], data["area"],
-                          data["households"], station.capacity, station.tasks,
-                          busy, busy / (station.capacity * horizon), station.max_queue))
+            heads.append(BooksRow(node, data["level_name"], data["role"], data["area"],
+                                  data["households"], station.capacity, station.tasks,
+                                  busy, busy / (station.capacity * horizon), station.max_queue))
         resources = []
         beside = [(self.depot, "depot"), (self.vehicles, "vehicle"),
                   (self.dispatch, "dispatch"), (self.ambulances, "ambulance")]
         beside += [(pool, "helpers") for pool, _ in self.crews.pools]
         for station, role in beside:
             busy = station.busy_at(horizon)
-            resources.append((station.name, "beside", role, "all", 0, station.capacity,
-                              station.tasks, busy, busy / (station.capacity * horizon),
-                              station.max_queue))
+            resources.append(BooksRow(station.name, "beside", role, "all", 0, station.capacity,
+                                      station.tasks, busy, busy / (station.capacity * horizon),
+                                      station.max_queue))
         resources.extend(self.emergency.resource_rows(horizon))
         return RunRecords(self.replication, self.variant, requests, self.log.stages, heads,
                           resources, extra={"arrivals": self.arrivals()})

@@ -272,8 +272,8 @@ def test_critical_emergency_preempts_supply_carry() -> None:
         walks = int(((assigned > busy_from) & (assigned < late)).sum())
         assert late == pytest.approx(calm + walks, abs=1e-9)
     # and no work is lost or counted twice
-    floor = next(h for h in records.heads if h[1] == "floor")
-    assert floor[7] == pytest.approx(4 * (300 + 2 * 10 / 75) + len(cases) * 1.0)
+    floor = next(h for h in records.heads if h.level == "floor")
+    assert floor.busy_min == pytest.approx(4 * (300 + 2 * 10 / 75) + len(cases) * 1.0)
 
     # without pre-emption the ambulance waits at the gate for the head
     calm_cases = calm_requests[calm_requests["flow"] == "emergency"]

@@ -109,17 +109,17 @@ def test_grid_helpers_take_the_door_round_and_heads_join_only_when_allowed() -> 
     pool = {"count": 3, "does": ["door"]}
     scenario = make_scenario(lane_round(helpers={"grid": pool}))
     records, _ = drill(scenario)
-    grid = next(h for h in records.heads if h[1] == "grid")
-    helpers = [r for r in records.resources if r[2] == "helpers"]
-    assert grid[7] == 0  # busy minutes: the head leaves door drops to the helpers
-    assert len(helpers) == 1 and helpers[0][5] == 3 and helpers[0][7] > 0
+    grid = next(h for h in records.heads if h.level == "grid")
+    helpers = [r for r in records.resources if r.role == "helpers"]
+    assert grid.busy_min == 0  # busy minutes: the head leaves door drops to the helpers
+    assert len(helpers) == 1 and helpers[0].staff == 3 and helpers[0].busy_min > 0
     alone = round_minutes(packages(make_scenario(lane_round()))[1])
     helped = round_minutes(frames(records)[1])
     assert helped == pytest.approx(alone / 3, rel=0.1)
     joined = make_scenario(lane_round(helpers={"grid": {**pool, "heads_help": True}}))
     records, _ = drill(joined)
-    grid = next(h for h in records.heads if h[1] == "grid")
-    assert grid[7] > 0
+    grid = next(h for h in records.heads if h.level == "grid")
+    assert grid.busy_min > 0
     assert round_minutes(frames(records)[1]) == pytest.approx(alone / 4, rel=0.1)
 
 
@@ -167,7 +167,8 @@ def test_contactless_drops_shorten_the_round_except_for_face_to_face_groups() ->
                                                   abs=1e-6)
 
 
-def test_every_mechanism_at_once_conserves_every_request() -> None:
+def every_mechanism() -> dict:
+    """small.yaml with every volunteer-work mechanism switched on."""
     data = small_dict()
     data["supply"]["share_work"] = True
     data["supply"]["depot"]["pipeline"] = True
@@ -179,7 +180,12 @@ def test_every_mechanism_at_once_conserves_every_request() -> None:
                                 "off_duty": ["22:00-07:00"]},
                        "community": {"count": 3, "does": ["carry"], "heads_help": True},
                        "depot": {"count": 5, "does": ["pack", "bulk"]}}
-    results = run_experiment(make_scenario(data), jobs=1, progress=False)
+    data["supply"]["vehicles"]["multi_drop"] = {"stops": 3, "between": "4min"}
+    return data
+
+
+def test_every_mechanism_at_once_conserves_every_request() -> None:
+    results = run_experiment(make_scenario(every_mechanism()), jobs=1, progress=False)
     assert results.conservation["balanced"].all()
     done = results.requests[results.requests["kind"] == "package"]
     assert (done["status"] == "completed").mean() > 0.9
@@ -227,7 +233,7 @@ def test_multi_drop_trips_serve_several_gates_with_one_load() -> None:
         _, stages = frames(records)
         vehicle = stages[stages["stage"] == "vehicle"]
         arrivals[name] = sorted(set(np.round(vehicle["end_min"] - vehicle["end_min"].min(), 6)))
-        trips = next(r for r in records.resources if r[2] == "vehicle")[6]
+        trips = next(r for r in records.resources if r.role == "vehicle").tasks
         assert trips == (4 if name == "one" else 2)
     # one van: a round trip of 30 + 2 + 30 min per gate; against three gates 5 + 2 min
     # apart, back after the third (14 + 30), out again (30 + 2) to the fourth
@@ -239,3 +245,11 @@ def test_supply_disabled_pushes_no_packages() -> None:
     records, _ = drill(make_scenario(lane_round(**{"supply.enabled": False})))
     assert records.requests == []
     assert records.extra["arrivals"] == {}
+
+
+def test_every_mechanism_gives_the_same_bytes_on_one_or_two_workers() -> None:
+    scenario = make_scenario(every_mechanism(), replications=2)
+    one = run_experiment(scenario, jobs=1, progress=False, stages="all")
+    two = run_experiment(scenario, jobs=2, progress=False, stages="all")
+    for table in ("requests", "stages", "heads", "resources", "summary"):
+        assert getattr(one, table).to_csv() == getattr(two, table).to_csv(), table

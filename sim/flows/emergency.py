@@ -27,7 +27,7 @@ from sim.demand import Arrivals, background_calls
 from sim.flows import feed
 from sim.flows.fleet import Hotline, OutsideCalls
 from sim.heads import Station, serve
-from sim.log import NO_AMBULANCE, NO_ANSWER
+from sim.log import NO_AMBULANCE, NO_ANSWER, BooksRow
 
 if TYPE_CHECKING:
     from sim.site import Household, Site
@@ -60,19 +60,19 @@ class EmergencyFlow:
             self.env.process(feed(self.env, self.arrivals.time, self._arrive))
         self.background.start()
 
-    def resource_rows(self, horizon: float) -> list[tuple]:
+    def resource_rows(self, horizon: float) -> list[BooksRow]:
         """Rows for the resources table: outside calls and redials, when modelled."""
         rows = []
         fleet, desk = self.site.ambulances, self.site.dispatch
         if self.params.ambulances.background is not None:
             books = self.background.books(horizon)
             busy = books["busy_min"]
-            rows.append(("background_calls", "beside", "background", "outside", 0,
-                         fleet.capacity, books["calls"], busy,
-                         busy / (fleet.capacity * horizon), 0))
+            rows.append(BooksRow("background_calls", "beside", "background", "outside", 0,
+                                 fleet.capacity, books["calls"], busy,
+                                 busy / (fleet.capacity * horizon), 0))
         if self.params.dispatch.redial is not None:
-            rows.append(("redials", "beside", "dispatch", "all", 0, desk.capacity,
-                         self.hotline.redials, 0.0, 0.0, 0))
+            rows.append(BooksRow("redials", "beside", "dispatch", "all", 0, desk.capacity,
+                                 self.hotline.redials, 0.0, 0.0, 0))
         return rows
 
     def _arrive(self, i: int) -> None:
