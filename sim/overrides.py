@@ -160,11 +160,14 @@ def check(scenario: Scenario) -> None:
         if name not in names:
             raise ValueError(f"sensitivity.compare: no variant '{name}' "
                              f"(variants: {', '.join(names)})")
+    labels = [item.label for item in block.assumptions]
+    if len(set(labels)) != len(labels):
+        raise ValueError("sensitivity.assumptions: each key (or list of keys) only once")
     for k, item in enumerate(block.assumptions):
         for end in ("low", "high"):
             for name in block.compare:
-                variant = with_set(scenario.variant(name), {item.key: getattr(item, end)})
-                attempt(f"sensitivity.assumptions.{k} {end} ({item.key}: "
+                variant = with_set(scenario.variant(name), item.at(end))
+                attempt(f"sensitivity.assumptions.{k} {end} ({item.label}: "
                         f"{getattr(item, end)!r}) in variant '{name}'", variant)
 
 

@@ -408,10 +408,21 @@ class Variant(Strict):
 class Assumption(Strict):
     """A number the findings may hinge on, and the range a planner should try."""
 
-    key: str = Field(alias="set", description="dotted path of the scenario key")
+    key: str | list[str] = Field(alias="set", min_length=1,
+                                 description="dotted path; a list of paths move together")
     low: Any
     high: Any
     note: str = ""
+
+    @property
+    def label(self) -> str:
+        """The path, or the paths joined by ' + '."""
+        return self.key if isinstance(self.key, str) else " + ".join(self.key)
+
+    def at(self, end: str) -> dict[str, object]:
+        """The keys to set at ``end`` (``low`` or ``high``)."""
+        keys = [self.key] if isinstance(self.key, str) else self.key
+        return {key: getattr(self, end) for key in keys}
 
 
 class Sensitivity(Strict):

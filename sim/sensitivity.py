@@ -2,7 +2,8 @@
 
 The scenario's ``sensitivity:`` block names two variants (the comparison is the
 first minus the second, paired by replication), the statistics to compare, and
-the assumptions: a key by dotted path with a low and a high value. For each
+the assumptions: a key by dotted path (or several that move together) with a low
+and a high value. For each
 assumption and each end, both variants run again with that one key set (over the
 variants' own ``set:``), on the same seeds, for a few replications; the runs go
 through the same executor as the main runs. :func:`table` gives the paired
@@ -52,7 +53,7 @@ def plan(scenario: Scenario, names: list[str]) -> Plan | None:
         for end in ENDS:
             for position, name in enumerate(block.compare):
                 made = with_set(scenario.variant(name),
-                                {assumption.key: getattr(assumption, end)},
+                                assumption.at(end),
                                 name=f"{name}+sensitivity{k}-{end}")
                 variants.append(made)
                 ends[made.name] = (k, end, position)
@@ -88,9 +89,7 @@ def table(plan: Plan, results: object, runs: list[RunRecords]) -> pd.DataFrame:
         for end in ("low", "base", "high"):
             if end == "base":
                 part, a, b = base, first, second
-                value = _lookup(reference, assumption.key)
-                if isinstance(value, dict) and value.get("dist") == "fixed":
-                    value = f"{value['value']:g}min"  # resolved times are minutes
+                value = " / ".join(_as_run(reference, key) for key in assumption.at("low"))
             else:
                 part = per
                 a, b = (f"{name}+sensitivity{k}-{end}" for name in block.compare)
@@ -98,7 +97,7 @@ def table(plan: Plan, results: object, runs: list[RunRecords]) -> pd.DataFrame:
             for flow, kind in keys:
                 for metric in block.metrics:
                     difference, half_width, pairs = paired(part, a, b, flow, kind, metric)
-                    rows.append([assumption.key, assumption.note, end, value_text(value), flow,
+                    rows.append([assumption.label, assumption.note, end, value_text(value), flow,
                                  kind, metric, difference, half_width, pairs])
     return pd.DataFrame(rows, columns=COLUMNS)
 
@@ -192,10 +191,13 @@ def _flow_kinds(scenario: Scenario, per: pd.DataFrame) -> list[tuple[str, str]]:
     return found + sorted(extra)
 
 
-def _lookup(document: object, path: str) -> object:
+def _as_run(document: object, path: str) -> str:
+    """The value at ``path`` of the resolved document, as text (a fixed time in minutes)."""
     for part in path.split("."):
         document = document[int(part)] if isinstance(document, list) else document[part]
-    return document
+    if isinstance(document, dict) and document.get("dist") == "fixed":
+        return f"{document['value']:g}min"  # resolved times are minutes
+    return value_text(document)
 
 
 def value_text(value: object) -> str:

@@ -59,7 +59,7 @@ def tornado_figure(results: Results) -> Figure:
             ax.set_yticks([])
             continue
         ends = _ends(part, scale)
-        labels = {a.key: _end_labels(a.low, a.high) for a in block.assumptions}
+        labels = {a.label: _end_labels(a.low, a.high) for a in block.assumptions}
         order = sorted(range(rows), key=lambda i: -ends[i]["swing"])
         for y, i in enumerate(order):
             for end, colour in (("low", LOW), ("high", HIGH)):
@@ -75,8 +75,12 @@ def tornado_figure(results: Results) -> Figure:
             ax.axvspan(base - base_hw, base + base_hw, color="grey", alpha=0.15, linewidth=0)
         ax.axvline(base, color="black", linewidth=1.2)
         ax.axvline(0.0, color="black", linestyle="--", linewidth=0.9)
-        ax.set_yticks(range(rows), [f"{ends[i]['name']}\nlow {labels[ends[i]['name']][0]} · "
-                                    f"high {labels[ends[i]['name']][1]}" for i in order])
+        ticks = []
+        for i in order:
+            name = ends[i]["name"]
+            low, high = labels[name]
+            ticks.append(f"{name.replace(' + ', ' +' + chr(10))}\nlow {low} · high {high}")
+        ax.set_yticks(range(rows), ticks)
         if (part["difference"].fillna(1) == 0).all() and (part["half_width"].fillna(0) == 0).all():
             ax.text(0.5, 1.0, "identical in every paired run", transform=ax.transAxes,
                     ha="center", va="top", color="grey")
@@ -93,7 +97,7 @@ def tornado_figure(results: Results) -> Figure:
                                   label="base difference (scenario as given)"),
                            Line2D([], [], color="black", linestyle="--",
                                   label="no difference")],
-                  loc="outside lower center", ncols=4)
+                  loc="outside lower center", ncols=4 if len(keys) > 1 else 2)
     figure.suptitle(f"Sensitivity of {first} against {second}: paired difference, "
                     f"{block.replications} replications per end")
     return figure
@@ -124,10 +128,10 @@ def section(results: Results, figures: list[Path], embed: Callable[[Path], str])
     table = results.sensitivity
     rows = []
     for item in block.assumptions:
-        values = table[table["assumption"] == item.key].drop_duplicates("end") \
+        values = table[table["assumption"] == item.label].drop_duplicates("end") \
             .set_index("end")["value"]
         rows.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in (
-            item.key, values.get("low", ""), values.get("base", ""), values.get("high", ""),
+            item.label, values.get("low", ""), values.get("base", ""), values.get("high", ""),
             item.note)) + "</tr>")
     out.append("<table><thead><tr><th>assumption</th><th>low</th><th>as run</th><th>high</th>"
                "<th>why it is a guess</th></tr></thead><tbody>" + "".join(rows)

@@ -13,7 +13,7 @@ from sim import tornado
 from sim.errors import ScenarioError
 from sim.experiment import Results, run_experiment
 from sim.output import write_results
-from sim.overrides import apply_arguments
+from sim.overrides import apply_arguments, variant_scenario
 
 from .conftest import make_scenario, small_dict
 
@@ -145,3 +145,18 @@ def test_skipped_without_both_variants_or_when_asked() -> None:
     assert apply_arguments(scenario, args).sensitivity is None
     args.no_sensitivity = False
     assert apply_arguments(scenario, args).sensitivity == scenario.sensitivity
+
+
+def test_several_keys_move_together() -> None:
+    data = fragile()
+    data["sensitivity"]["assumptions"] = [
+        {"set": ["heads.floor.staff", "heads.building.staff"], "low": 1, "high": 3}]
+    scenario = make_scenario(data)
+    plan = sens.plan(scenario, ["floors", "no_floors"])
+    assert plan is not None and len(plan.tasks) == 2 * 2 * 3
+    own = variant_scenario(plan.scenario, "floors+sensitivity0-high")
+    assert (own.heads.floor.staff, own.heads.building.staff) == (3, 3)
+    assert scenario.sensitivity.assumptions[0].label == "heads.floor.staff + heads.building.staff"
+    data["sensitivity"]["assumptions"] *= 2
+    with pytest.raises(ScenarioError, match="only once"):
+        make_scenario(data)
