@@ -16,7 +16,6 @@ import numpy as np
 
 from sim.distributions import Fixed
 from sim.scenario import LEVELS, Scenario
-from sim.units import parse_clock
 
 STREAMS = (
     "supply", "emergency", "supply_times", "emergency_times", "operations", "staffing", "packages",
@@ -232,7 +231,7 @@ def _poisson(
     horizon = scenario.horizon
     if total <= 0:
         return np.empty(0), np.empty(0, dtype=np.int64)
-    start = parse_clock(scenario.start)
+    start = scenario.start_minutes
     # Slot edges at every clock hour inside the horizon.
     first = 60.0 - (start % 60.0)
     edges = np.concatenate(([0.0], np.arange(first, horizon, 60.0), [horizon]))

@@ -27,7 +27,6 @@ from sim.heads import Station, daily_windows, off_duty
 from sim.log import BooksRow, EventLog, RequestRow, StageRow
 from sim.scenario import LEVELS, Scenario
 from sim.site import Household, Site
-from sim.units import parse_clock, parse_window
 
 
 @dataclass
@@ -75,7 +74,7 @@ class Drill:
         self.variant = graph.graph.get("variant", scenario.variants[0].name)
         self.env = simpy.Environment()
         self.log = EventLog()
-        self.start_clock = parse_clock(scenario.start)
+        self.start_clock = scenario.start_minutes
         self.group_names = (*scenario.households.groups, "general")
         carry = scenario.supply.carry
         self.walk_m_per_min = carry.walk_m_per_min
@@ -222,20 +221,20 @@ class Drill:
         intervals: dict[tuple, list[tuple[float, float]]] = {}
         for level in LEVELS:
             params = self.scenario.head_level(level)
-            windows = [parse_window(w) for w in params.off_duty]
+            windows = list(params.off_duty_windows)
             stations = [s for s in self.stations.values()
                         if s.level == chains.level_number(level)]
             job = params.day_job
             has_job = (rng.random(len(stations)) < job.share) if job else [False] * len(stations)
             for station, with_job in zip(stations, has_job, strict=True):
-                mine = tuple(windows + ([parse_window(job.hours)] if with_job else []))
+                mine = tuple(windows + ([job.window] if with_job else []))
                 if mine:
                     if mine not in intervals:
                         intervals[mine] = daily_windows(mine, self.start_clock, horizon)
                     off_duty(self.env, station, intervals[mine], self.off_duty_priority)
         for pool, params in self.crews.pools:
             if params.off_duty:
-                mine = tuple(parse_window(w) for w in params.off_duty)
+                mine = params.off_duty_windows
                 if mine not in intervals:
                     intervals[mine] = daily_windows(mine, self.start_clock, horizon)
                 off_duty(self.env, pool, intervals[mine], self.off_duty_priority)

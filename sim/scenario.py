@@ -8,6 +8,7 @@ message is one line: file, key, what was expected.
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -177,6 +178,11 @@ class DayJob(Strict):
     share: Share
     hours: Window
 
+    @cached_property
+    def window(self) -> tuple[float, float]:
+        """``hours`` as clock minutes (begin, end), parsed once."""
+        return parse_window(self.hours)
+
 
 class HeadLevel(Strict):
     """Staffing and times of the heads at one level."""
@@ -185,6 +191,11 @@ class HeadLevel(Strict):
     relay: Distribution = Field(description="pass one order or report up one level")
     off_duty: list[Window] = []
     day_job: DayJob | None = None
+
+    @cached_property
+    def off_duty_windows(self) -> tuple[tuple[float, float], ...]:
+        """``off_duty`` as clock minutes (begin, end), parsed once."""
+        return tuple(parse_window(w) for w in self.off_duty)
 
 
 class Heads(Strict):
@@ -283,6 +294,11 @@ class Supply(Strict):
     carry: Carry
     packages: Packages = Packages()
 
+    @cached_property
+    def cutoff_minutes(self) -> tuple[float, ...]:
+        """``cutoffs`` as clock minutes, parsed once."""
+        return tuple(parse_clock(c) for c in self.cutoffs)
+
 
 HelperStage = Literal["carry", "door", "pack", "bulk"]
 
@@ -296,6 +312,11 @@ class HelperPool(Strict):
     heads_help: bool = Field(
         False, description="heads (or depot teams) work on these stages beside the helpers")
 
+
+    @cached_property
+    def off_duty_windows(self) -> tuple[tuple[float, float], ...]:
+        """``off_duty`` as clock minutes (begin, end), parsed once."""
+        return tuple(parse_window(w) for w in self.off_duty)
 
 class Helpers(Strict):
     """Helper pools by where they work; none by default."""
@@ -476,6 +497,11 @@ class Scenario(Strict):
         _profile_ok(self.emergency.profile, "emergency")
         check_overrides(self)
         return self
+
+    @cached_property
+    def start_minutes(self) -> float:
+        """``start`` as clock minutes, parsed once."""
+        return parse_clock(self.start)
 
     def head_level(self, level: str) -> HeadLevel:
         """Parameters of the heads at ``level``."""

@@ -30,7 +30,6 @@ from sim.flows import feed
 from sim.heads import Station, serve, serve_shared
 from sim.log import OUT_OF_STOCK
 from sim.scenario import NoTime
-from sim.units import parse_clock
 
 if TYPE_CHECKING:
     from sim.site import Site
@@ -138,7 +137,7 @@ class SupplyFlow:
     def _cutoffs(self) -> Generator[simpy.Event, object, None]:
         env = self.env
         start = self.site.start_clock
-        daily = sorted((parse_clock(c) - start) % 1440 for c in self.params.cutoffs)
+        daily = sorted((c - start) % 1440 for c in self.params.cutoff_minutes)
         day = 0
         while True:
             for offset in daily:
