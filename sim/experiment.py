@@ -67,6 +67,12 @@ class Results:
         return {v: int(n) for v, n in zip(first["variant"], first["variant_heads"], strict=True)}
 
     @property
+    def total_people(self) -> dict[str, int]:
+        """People staffing the heads of each variant, all levels together."""
+        people = self.costs.groupby("variant", sort=False)["people"].sum()
+        return {v: int(n) for v, n in people.items()}
+
+    @property
     def stage_breakdown(self) -> pd.DataFrame:
         """Mean minutes per request in each stage, per variant, flow and kind."""
         return metrics.stage_breakdown(self.stage_totals)

@@ -94,7 +94,7 @@ def findings(results: Results) -> list[str]:
     variants = results.variants
     if not variants:
         return ["Nothing was run."]
-    heads = results.total_heads
+    heads, people = results.total_heads, results.total_people
     sentences = []
     if len(variants) < 2:
         sentences.append(f"Only one variant ({variants[0]}) was run: there is nothing to "
@@ -106,7 +106,9 @@ def findings(results: Results) -> list[str]:
             if p95 is None:
                 continue
             extra = heads.get(variant, 0) - heads.get(variants[0], 0)
-            sentence = _p95_sentence(variant, variants[0], label, p95, _heads_phrase(extra))
+            staff = people.get(variant, 0) - people.get(variants[0], 0)
+            sentence = _p95_sentence(variant, variants[0], label, p95,
+                                     _heads_phrase(extra, staff))
             share = compare(results, flow, kind, "within_target", variant, variants[0])
             if share is not None and share.real:
                 sentence += (f" The share answered within target went from "
@@ -160,7 +162,7 @@ def _settings(results: Results) -> str:
 
 def _comparison(results: Results) -> str:
     summary = _overall_rows(results)
-    heads = results.total_heads
+    heads, people = results.total_heads, results.total_people
     goals = metrics.targets(results.scenario)
     out = ["<h2>Comparison</h2><p class='note'>Means over replications ± 95% half-width "
            "(— where one replication gives no interval). Response statistics cover "
@@ -174,10 +176,11 @@ def _comparison(results: Results) -> str:
             out.append("<p class='note'>No such request in any run.</p>")
             continue
         unit = time_unit(np.nanmax([part["p95"].max(), target]))
-        rows = [[r.variant, f"{heads.get(r.variant, 0):,}", f"{r.created:.1f}",
+        rows = [[r.variant, f"{heads.get(r.variant, 0):,}", f"{people.get(r.variant, 0):,}",
+                 f"{r.created:.1f}",
                  f"{r.completed:.1f}", _pm(r.mean, r.mean_hw, unit), _pm(r.p95, r.p95_hw, unit),
                  _share(r.within_target, r.within_target_hw)] for r in part.itertuples()]
-        out.append(_table(["variant", "heads", "created / rep.", "answered / rep.",
+        out.append(_table(["variant", "heads", "people", "created / rep.", "answered / rep.",
                            f"mean ({unit[1]})", f"p95 ({unit[1]})", "within target"], rows))
     return "\n".join(out)
 
@@ -292,12 +295,13 @@ def _group_sentences(results: Results, flow: str, kind: str, label: str) -> list
     return sentences
 
 
-def _heads_phrase(extra: int) -> str:
+def _heads_phrase(extra: int, staff: int) -> str:
+    people = (f"{staff:+,} people" if staff else "the same people")
     if extra > 0:
-        return f"with {extra:,} more heads"
+        return f"with {extra:,} more heads ({people})"
     if extra < 0:
-        return f"with {-extra:,} fewer heads"
-    return "with the same number of heads"
+        return f"with {-extra:,} fewer heads ({people})"
+    return f"with the same number of heads ({people})"
 
 
 def _label(flow: str, kind: str) -> str:
