@@ -107,21 +107,27 @@ def test_common_random_numbers_across_variants() -> None:
 
 
 def test_dask_cluster_matches_local_run() -> None:
+    """The plain small scenario, and the same with every volunteer-work mechanism on."""
     pytest.importorskip("distributed")
     from distributed import LocalCluster
 
-    scenario = make_scenario(small_dict(), replications=2)
-    local = run_experiment(scenario, jobs=1, progress=False)
+    from .test_work import every_mechanism
+
+    scenarios = [make_scenario(small_dict(), replications=2),
+                 make_scenario(every_mechanism(), replications=2)]
+    local = [run_experiment(scenario, jobs=1, progress=False) for scenario in scenarios]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
                           dashboard_address=None) as cluster:
-            remote = run_experiment(scenario, dask_address=cluster.scheduler_address,
-                                    progress=False)
-    assert len(local.requests) > 0
-    pd.testing.assert_frame_equal(remote.requests, local.requests, check_exact=True)
-    pd.testing.assert_frame_equal(remote.summary, local.summary, check_exact=True)
-    pd.testing.assert_frame_equal(remote.heads, local.heads, check_exact=True)
+            remote = [run_experiment(scenario, dask_address=cluster.scheduler_address,
+                                     progress=False) for scenario in scenarios]
+    for here, there in zip(local, remote, strict=True):
+        assert len(here.requests) > 0
+        pd.testing.assert_frame_equal(there.requests, here.requests, check_exact=True)
+        pd.testing.assert_frame_equal(there.summary, here.summary, check_exact=True)
+        pd.testing.assert_frame_equal(there.heads, here.heads, check_exact=True)
+        pd.testing.assert_frame_equal(there.resources, here.resources, check_exact=True)
 
 
 def test_without_request_rows_the_summary_is_unchanged(tmp_path: Path) -> None:
