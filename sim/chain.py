@@ -10,8 +10,8 @@ that one graph, so every variant serves the very same households.
 Node attributes: ``kind`` (``dispatch``, ``head``, ``household``), ``level``
 (0 dispatch, 1-5 heads, 6 households), ``level_name``, ``role``, ``area``,
 ``area_name``, ``x_m`` and ``floor`` (the node's access point, metres along the
-ground from its grid gate and storey), ``lift`` (wait and minutes per floor of its
-building's lifts, or None for stairs), ``households`` (served below it); heads
+ground from its grid gate and storey), ``lift`` (wait, minutes per floor and bags per
+ride of its building's lifts, or None for stairs), ``households`` (served below it); heads
 carry ``staff``; households carry ``index``, ``people`` and ``group``.
 """
 
@@ -52,7 +52,8 @@ def build_chain(scenario: Scenario) -> nx.DiGraph:
     group_names, group_p = _group_table(scenario)
     households = 0
     for area in scenario.layout.areas:
-        lift = (area.lift.wait, area.lift.per_floor) if area.lift else None
+        lift = ((area.lift.wait, area.lift.per_floor, area.lift.bags_per_ride)
+                if area.lift else None)
         units = [_lay_out_unit(area, u, layout_rng) for u in range(area.units)]
         grids = _pack(units, scenario.layout.households_per_grid, lambda u: u["households"])
         communities = _chunks(grids, scenario.layout.grids_per_community)
@@ -288,7 +289,7 @@ def _chunks(items: list, size: int) -> list[list]:
 
 def _add_head(graph: nx.DiGraph, parent: str, level_name: str, area: Area,
               counters: dict[str, int], x_m: float, floor: int,
-              lift: tuple[float, float] | None = None) -> str:
+              lift: tuple[float, float, int] | None = None) -> str:
     counters[level_name] += 1
     node = f"{_PREFIX[level_name]}{counters[level_name]:04d}"
     level = level_number(level_name)

@@ -68,7 +68,7 @@ class Station:
         self.busy_min = 0.0
         self.max_queue = 0
         self.off_priority: float | None = None  # set when the station has off-duty windows
-        self.lift: tuple[float, float] | None = None  # its building's lifts, if any
+        self.lift: tuple[float, float, int] | None = None  # its building's lifts, if any
 
     @property
     def count(self) -> int:

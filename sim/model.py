@@ -117,7 +117,7 @@ class Drill:
     # ---- geometry -------------------------------------------------------------------------
 
     def walk_min(self, x_a: float, floor_a: int, x_b: float, floor_b: int,
-                 lift: tuple[float, float] | None = None) -> float:
+                 lift: tuple[float, float, int] | None = None) -> float:
         """Minutes on foot between two access points: ground distance, then storeys.
 
         Storeys are climbed by the stairs, or by ``lift`` (a wait and a ride per

@@ -107,6 +107,9 @@ class Lift(Strict):
 
     wait: Minutes = Field(ge=0, description="mean wait for a car, queueing included")
     per_floor: Minutes = Field(gt=0, description="ride time per floor")
+    bags_per_ride: int = Field(
+        1, ge=1, description="bags a carrier takes up in one ride (a trolley in the car); "
+                             "1: as many as by hand")
 
 
 class Area(Strict):

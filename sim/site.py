@@ -33,7 +33,7 @@ class Household:
     area: str
     grid: str  # the grid head above (or the nearest head above, if grids are dropped)
     path: tuple[Station, ...]  # heads above, nearest first
-    lift: tuple[float, float] | None = None  # wait and minutes per floor; None: stairs
+    lift: tuple[float, float, int] | None = None  # wait, min per floor, bags a ride
 
 
 WalkMinutes = Callable[..., float]

@@ -311,9 +311,16 @@ class SupplyFlow:
         drops = []
         for item in doors:
             household = households[item.household]
-            walk = walk_min(x_m, floor, household.x_m, household.floor, household.lift)
-            drops.append((share * item.bags * walk + item.door_min,
-                          self._delivered(station, item.request_id)))
+            lift = household.lift
+            if lift is not None and lift[2] > 1 and household.floor != floor:
+                # Up by lift with a trolley of bags, then along the landing by hand.
+                ground = walk_min(x_m, floor, household.x_m, floor)
+                ride = walk_min(x_m, floor, x_m, household.floor, lift)
+                minutes = share * item.bags * ground + 2 * item.bags / lift[2] * ride
+            else:
+                walk = walk_min(x_m, floor, household.x_m, household.floor, lift)
+                minutes = share * item.bags * walk
+            drops.append((minutes + item.door_min, self._delivered(station, item.request_id)))
         crews = self.crews
         carry_crew, door_crew = crews.crew(station, "carry"), crews.crew(station, "door")
         if carry_crew == door_crew:
