@@ -5,11 +5,13 @@ from __future__ import annotations
 import copy
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -31,6 +33,22 @@ def small_dict() -> dict:
 def make_scenario(data: dict, **overrides: object) -> Scenario:
     """Validate a (modified) scenario dict into a Scenario."""
     return scenario_from_dict(data, source="<test>", **overrides)
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Fail what runs longer than ``seconds`` (a hang): SIGALRM, on the main thread."""
+
+    def expired(signum: int, frame: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def cli_command(*args: object) -> list[str]:

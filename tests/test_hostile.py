@@ -9,7 +9,6 @@ import copy
 import io
 import math
 import shutil
-import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +25,7 @@ from sim.errors import MAX_MESSAGE
 from sim.estimate import check_size, estimate
 from sim.scenario import load_scenario
 
-from .conftest import SMALL, make_scenario, small_dict
+from .conftest import SMALL, make_scenario, small_dict, time_limit
 
 QUICK = ["--quiet", "--no-figures", "--jobs", "1"]
 
@@ -177,20 +176,6 @@ BASE = small_dict()
 BASE.update(horizon="6h", replications=1)
 
 
-@contextlib.contextmanager
-def _time_limit(seconds: float) -> Iterator[None]:
-    def expired(signum: int, frame: object) -> None:
-        raise TimeoutError(f"still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def _paths(node: object, prefix: tuple = ()) -> Iterator[tuple]:
     if isinstance(node, dict):
         for key, value in node.items():
@@ -253,7 +238,7 @@ def test_mutated_scenarios_run_or_fail_in_one_line(mutations: list) -> None:
                 continue  # the path vanished with an earlier mutation
         scenario = folder / "mutant.yaml"
         scenario.write_text(text, encoding="utf-8")
-        with pytest.MonkeyPatch.context() as patch, _time_limit(ALARM_S):
+        with pytest.MonkeyPatch.context() as patch, time_limit(ALARM_S):
             patch.setattr(sim.estimate, "MAX_EVENTS", 3e6)  # keep every accepted run short
             code, out, err = _run([scenario, "--out", folder / "out", *QUICK])
         assert "Traceback" not in err

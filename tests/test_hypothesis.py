@@ -17,10 +17,7 @@ either validate or fail with one clean line.
 from __future__ import annotations
 
 import copy
-import signal
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -33,25 +30,11 @@ from sim.experiment import run_one
 from sim.metrics import conservation, requests_frame, stages_frame
 from sim.scenario import LEVELS, Scenario, ScenarioError, load_scenario, scenario_from_dict
 
+from .conftest import time_limit
+
 ROOT = Path(__file__).resolve().parents[1]
 BASE = yaml.safe_load((ROOT / "scenarios" / "small.yaml").read_text(encoding="utf-8"))
 ALARM_S = 10
-
-
-@contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Fail an example that runs longer than ``seconds`` (a hang), on the main thread."""
-
-    def expired(signum: int, frame: object) -> None:
-        raise TimeoutError(f"example still running after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 # ---- random runnable drills ------------------------------------------------------------------
