@@ -81,6 +81,7 @@ class SupplyFlow:
         self.between = Draws(vehicles.multi_drop.between if vehicles.multi_drop else NoTime, rng)
         self.packing = 0  # batches being packed now
         self.dock: list[tuple[Station, Item]] = []  # packed, waiting for a multi-drop load
+        self.dock_bags = 0  # bags on the dock
         self.load_per_trip = Draws(carry.load_per_trip, rng)
 
     def start(self) -> None:
@@ -212,22 +213,6 @@ class SupplyFlow:
         yield from serve_shared(env, crew, self.priority, False,
                                 [(item.pack_min, bagged(item)) for item in items])
 
-    def _loads(self, items: list[Item]) -> list[list[Item]]:
-        """``items`` in vehicle loads, in order: as many bags as a vehicle holds (one at least)."""
-        capacity = self.params.vehicles.capacity_orders
-        loads: list[list[Item]] = []
-        load: list[Item] = []
-        bags = 0
-        for item in items:
-            if load and bags + item.bags > capacity:
-                loads.append(load)
-                load, bags = [], 0
-            load.append(item)
-            bags += item.bags
-        if load:
-            loads.append(load)
-        return loads
-
     def _ship(self, collector: Station, items: list[Item], last: bool) -> None:
         """Packed ``items`` of ``collector``'s batch leave in vehicle loads.
 
@@ -238,28 +223,35 @@ class SupplyFlow:
         if last:
             self.packing -= 1
         if self.multi_drop is None:
-            for load in self._loads(items):
-                self.env.process(self._drive([(collector, load)]))
+            entries = [(collector, item) for item in items]
+            while entries:
+                self.env.process(self._drive(self._take_load(entries, 1)))
             return
         self.dock.extend((collector, item) for item in items)
+        self.dock_bags += sum(item.bags for item in items)
         capacity = self.params.vehicles.capacity_orders
-        while self.dock and (self.packing == 0
-                             or sum(item.bags for _, item in self.dock) >= capacity):
-            self.env.process(self._drive(self._next_load()))
+        while self.dock and (self.packing == 0 or self.dock_bags >= capacity):
+            stops = self._take_load(self.dock, self.multi_drop.stops)
+            self.dock_bags -= sum(item.bags for _, load in stops for item in load)
+            self.env.process(self._drive(stops))
 
-    def _next_load(self) -> list[tuple[Station, list[Item]]]:
-        """Take the next load off the dock: bags up to capacity, gates up to ``stops``."""
+    def _take_load(self, entries: list[tuple[Station, Item]],
+                   gates: int) -> list[tuple[Station, list[Item]]]:
+        """Take the next load off the front of ``entries``, grouped by gate.
+
+        As many bags as a vehicle holds (one item at least), for at most ``gates`` gates.
+        """
         capacity = self.params.vehicles.capacity_orders
         stops: dict[Station, list[Item]] = {}
         bags = taken = 0
-        for collector, item in self.dock:
+        for collector, item in entries:
             if taken and (bags + item.bags > capacity
-                          or (collector not in stops and len(stops) == self.multi_drop.stops)):
+                          or (collector not in stops and len(stops) == gates)):
                 break
             stops.setdefault(collector, []).append(item)
             bags += item.bags
             taken += 1
-        del self.dock[:taken]
+        del entries[:taken]
         return list(stops.items())
 
     def _drive(self, stops: list[tuple[Station, list[Item]]]
