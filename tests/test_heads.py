@@ -208,6 +208,28 @@ def test_busy_member_joins_later_and_idle_ones_withdraw() -> None:
     assert head.tasks == 4  # the busy task, and the three people who took part
 
 
+def test_people_still_busy_when_every_step_is_taken_withdraw() -> None:
+    env = simpy.Environment()
+    head = Station(env, "grid", 3)
+    finished = []
+    env.process(station_task(env, head, 0, 4, False, [40.0], {}, "busy"))
+
+    def task():
+        yield env.timeout(1)
+        yield from serve_shared(env, [(head, 3)], 4, False, [(10.0, None)] * 5)
+        finished.append(env.now)
+
+    env.process(task())
+    env.run(until=30)
+    # two free people take the steps (1-11, 11-21, 21-31); the last step is taken at 21,
+    # so the third person, busy until 40, leaves the queue at once
+    assert not head.queue
+    env.run()
+    assert finished == [pytest.approx(31.0)]
+    assert head.tasks == 3  # the busy task and the two who took part
+    assert head.count == 0
+
+
 def test_shared_round_survives_preemption() -> None:
     env = simpy.Environment()
     head = Station(env, "grid", 2)
