@@ -1,7 +1,7 @@
 """The command line: ``python -m sim SCENARIO.yaml [options]``.
 
 The first argument is a scenario file, or the name of a subcommand; subcommands
-(``schema`` now, ``check`` and ``validate`` later) stand beside the plain run. Bad
+(``check``, ``validate``, ``schema``) stand beside the plain run. Bad
 input, a refused ``--out`` or a run too large gets one line on stderr and exit status
 2, before any work; Ctrl-C exits 130 and SIGTERM 143, leaving no half-written results;
 a run whose requests do not balance exits 1.
@@ -10,12 +10,12 @@ a run whose requests do not balance exits 1.
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import math
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -23,7 +23,7 @@ from sim.errors import NoRequestsError, one_line
 from sim.estimate import check_size
 from sim.interrupts import RECEIVED
 from sim.overrides import apply_arguments
-from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.scenario import ScenarioError, load_scenario
 from sim.settings import DASK_ENV, STAGES_KEPT
 from sim.units import shown
 
@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = _on_sigterm()
     try:
         if argv and argv[0] in SUBCOMMANDS:
-            return SUBCOMMANDS[argv[0]](argv[1:])
+            return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
         return run_command(argv)
     except KeyboardInterrupt as exc:  # before the run started: nothing to clean up
         print("interrupted: no results written", file=sys.stderr)
@@ -201,16 +201,9 @@ def summary_text(results: Results, out: Path) -> str:
     return "\n".join(lines)
 
 
-def schema_command(argv: Sequence[str]) -> int:
-    """Print the JSON schema of scenario files."""
-    parser = argparse.ArgumentParser(prog="python -m sim schema",
-                                     description="Print the JSON schema of scenario files.")
-    parser.parse_args(argv)
-    print(json.dumps(Scenario.model_json_schema(by_alias=True), indent=1))
-    return 0
-
-
-SUBCOMMANDS: dict[str, Callable[[Sequence[str]], int]] = {"schema": schema_command}
+SUBCOMMANDS: dict[str, str] = {"check": "sim.check", "validate": "sim.validate",
+                               "schema": "sim.schema"}
+"""Subcommand name → its module, whose ``main(argv)`` returns the exit status."""
 
 
 def _fail(message: str) -> int:
