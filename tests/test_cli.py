@@ -142,7 +142,7 @@ def test_help_lists_options(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_schema_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["schema"]) == 0
+    assert main(["schema", "--json"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert {"name", "horizon", "layout", "heads", "supply", "emergency", "variants"} <= set(
         document["properties"])
