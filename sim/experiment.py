@@ -17,6 +17,8 @@ from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExe
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import pandas as pd
@@ -33,11 +35,14 @@ from sim.scenario import LEVELS, Scenario
 from sim.settings import DASK_ENV, STAGES_KEPT
 from sim.workers import workers_die_with_parent
 
+if TYPE_CHECKING:
+    from sim.plot_accessor import PlotAccessor
+
 _CHAINS: dict[tuple[str, ...], nx.DiGraph] = {}
 _CHAINS_KEPT = 12
 
 
-@dataclass
+@dataclass(repr=False)
 class Results:
     """Everything an experiment produced, as DataFrames (minutes throughout)."""
 
@@ -76,6 +81,39 @@ class Results:
     def stage_breakdown(self) -> pd.DataFrame:
         """Mean minutes per request in each stage, per variant, flow and kind."""
         return metrics.stage_breakdown(self.stage_totals)
+
+    # ---- for analysts: sim/results_io.py and sim/plot_accessor.py do the work ----------------
+
+    def save(self, out: str | Path, *, format: str = "csv", figures: bool = True,  # noqa: A002
+             force: bool = False) -> Path:
+        """Write the results folder (``format`` ``csv`` or ``parquet``); see :func:`load`."""
+        from sim.results_io import save
+
+        return save(self, out, format=format, figures=figures, force=force)
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Results:
+        """Read a results folder (written by ``save`` or the command line) back."""
+        from sim.results_io import load
+
+        return load(folder)
+
+    @property
+    def plot(self) -> PlotAccessor:
+        """The report's figures, one method each: ``results.plot.p95()``."""
+        from sim.plot_accessor import PlotAccessor
+
+        return PlotAccessor(self)
+
+    def __repr__(self) -> str:
+        from sim.results_io import text_repr
+
+        return text_repr(self)
+
+    def _repr_html_(self) -> str:
+        from sim.results_io import html_repr
+
+        return html_repr(self)
 
 
 def run_one(scenario: Scenario, variant: str, replication: int,

@@ -22,16 +22,21 @@ DECIMALS = 4
 
 
 def write_results(results: Results, out: str | Path, figures: bool = True,
-                  force: bool = False) -> Path:
+                  force: bool = False, format: str = "csv") -> Path:  # noqa: A002
     """Write tables, resolved scenario, figures and report into ``out`` atomically.
 
     ``out`` must be new, empty or a results folder, unless ``force``
-    (:class:`sim.destination.DestinationError` otherwise).
+    (:class:`sim.destination.DestinationError` otherwise). Tables are ``format``
+    ``csv`` (default) or ``parquet``.
     """
+    from sim.results_io import FORMATS
+
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
     with claim(out, force) as held:
         staging = held.staging(results.scenario.name)
         try:
-            _write_all(results, staging, figures)
+            _write_all(results, staging, figures, format)
             replace(staging, held)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -39,23 +44,18 @@ def write_results(results: Results, out: str | Path, figures: bool = True,
     return Path(out)
 
 
-def _write_all(results: Results, folder: Path, figures: bool) -> None:
+def _write_all(results: Results, folder: Path, figures: bool, format: str) -> None:  # noqa: A002
+    from sim.results_io import TABLES, write_table
+
     tables: dict[str, pd.DataFrame] = {
-        "requests.csv": results.requests,
-        "stages.csv": results.stages,
-        "heads.csv": results.heads,
-        "resources.csv": results.resources,
-        "summary.csv": results.summary,
-        "variants.csv": results.costs,
-        "conservation.csv": results.conservation,
-        "stage_breakdown.csv": results.stage_breakdown,
-    }
+        stem: getattr(results, name) for name, stem in TABLES.items()}
+    tables["stage_breakdown"] = results.stage_breakdown
     if not results.kept_requests:
-        del tables["requests.csv"]
+        del tables["requests"]
     if results.sensitivity is not None:
-        tables["sensitivity.csv"] = results.sensitivity
-    for name, table in tables.items():
-        write_csv(table, folder / name)
+        tables["sensitivity"] = results.sensitivity
+    for stem, table in tables.items():
+        write_table(table, folder, stem, format)
     (folder / "summary.json").write_text(summary_json(results), encoding="utf-8")
     (folder / "scenario.resolved.yaml").write_text(results.scenario.to_yaml(), encoding="utf-8")
     if figures:
@@ -63,12 +63,6 @@ def _write_all(results: Results, folder: Path, figures: bool) -> None:
 
         paths = plots.write_figures(results, folder / "figures")
         report.write_report(results, paths, folder / "report.html")
-
-
-def write_csv(table: pd.DataFrame, path: Path) -> None:
-    """Write ``table`` with floats rounded to ``DECIMALS`` places (exact, fast and stable)."""
-    floats = table.select_dtypes("float").columns
-    table.assign(**{c: table[c].round(DECIMALS) for c in floats}).to_csv(path, index=False)
 
 
 def summary_json(results: Results) -> str:
