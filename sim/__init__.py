@@ -15,7 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the names below, imported on first use by __getattr__
-    from sim.api import load, run  # noqa: F401
+    from sim.api import load, run, scenario_file  # noqa: F401
     from sim.chain import build_chain, chain_for_variant  # noqa: F401
     from sim.experiment import Results, run_experiment  # noqa: F401
     from sim.model import Drill  # noqa: F401
@@ -39,6 +39,7 @@ _HOMES = {
     "load_scenario": "sim.scenario",
     "override": "sim.overrides",
     "run": "sim.api",
+    "scenario_file": "sim.api",
     "sweep": "sim.overrides",
     "run_experiment": "sim.experiment",
     "write_results": "sim.output",

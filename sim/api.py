@@ -20,6 +20,24 @@ if TYPE_CHECKING:
     from sim.scenario import Scenario
 
 
+REPOSITORY = Path(__file__).resolve().parents[1]
+"""The checkout this package was imported from (scenarios/, results/baselines/)."""
+
+
+def scenario_file(name: str) -> Path:
+    """The path of a scenario shipped in the repository: ``scenario_file("drill")``.
+
+    Resolves from the package, not the working directory, so a notebook finds the
+    scenarios wherever it runs. ``name`` may include a sub-folder (``"validation/tandem"``).
+    """
+    path = REPOSITORY / "scenarios" / f"{name.removesuffix('.yaml')}.yaml"
+    if not path.is_file():
+        shipped = sorted(p.stem for p in (REPOSITORY / "scenarios").glob("*.yaml"))
+        raise ScenarioError(f"{path}: no such scenario (shipped: {', '.join(shipped) or 'none'}"
+                            "; scenario files ship with the repository, not a wheel)")
+    return path
+
+
 def load(path: str | Path, *, set: Mapping[str, object] | None = None,  # noqa: A002
          seed: int | None = None, replications: int | None = None) -> Scenario:
     """Read and validate a scenario file, keys set by dotted path (``set={"a.b": 4}``).

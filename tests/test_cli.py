@@ -205,7 +205,7 @@ def test_failed_write_keeps_the_old_folder(tmp_path: Path,
     write_results(results, out, figures=False)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
 
-    def broken(results: object, folder: Path, figures: bool) -> None:
+    def broken(results: object, folder: Path, figures: bool, *options: object) -> None:
         (folder / "requests.csv").write_text("half")
         raise OSError(28, "No space left on device")
 
