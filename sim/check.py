@@ -107,10 +107,12 @@ def read_baseline(path: Path, scenario_name: str | None = None) -> dict:
     try:
         int(document["seed"]), int(document["replications"])
         for entry in document["metrics"]:
-            entry["variant"], entry["flow"], entry["kind"], entry["metric"]
-            [float("nan") if v is None else float(v) for v in entry["values"]]
-        tolerances = document.get("tolerances", {})
-        {str(k): float(v) for k, v in tolerances.items()}
+            if not all(isinstance(entry[k], str) for k in ("variant", "flow", "kind", "metric")):
+                raise TypeError("variant, flow, kind and metric must be text")
+            [math.nan if v is None else float(v) for v in entry["values"]]
+        for metric, tolerance in document.get("tolerances", {}).items():
+            if not float(tolerance) >= 0:
+                raise ValueError(f"tolerance of {metric} must be a number >= 0")
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ScenarioError(one_line(f"{path}: malformed baseline ({type(exc).__name__}: "
                                      f"{exc})")) from None
@@ -210,6 +212,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str]) -> int:
     """``python -m sim check``: the exit status (0 pass, 1 regression, 2 bad input)."""
     args = parser().parse_args(argv)
+    if args.replications is not None and not args.update:
+        return _fail("--replications goes with --update: the check uses the baseline's")
     try:
         scenario = _load(args.scenario, None, args.replications, args.set)
         path = args.baseline or default_path(scenario.name)
@@ -223,10 +227,14 @@ def main(argv: Sequence[str]) -> int:
         check_size(scenario, str(args.scenario))
     except ScenarioError as exc:
         return _fail(str(exc))
+    from sim.errors import NoRequestsError
     from sim.experiment import run_experiment
 
-    results = run_experiment(scenario, jobs=args.jobs, progress=not args.quiet, stages="none",
-                             keep_requests=False)
+    try:
+        results = run_experiment(scenario, jobs=args.jobs, progress=not args.quiet,
+                                 stages="none", keep_requests=False)
+    except (NoRequestsError, RuntimeError) as exc:
+        return _fail(f"{args.scenario}: {exc}")
     if args.update:
         kept = None
         if path.exists():

@@ -86,6 +86,7 @@ def test_paired_difference_is_per_replication(tmp_path: Path) -> None:
     ({"scenario": "drill"}, "baseline of scenario 'drill'"),
     ({"format": 99}, "baseline format 99"),
     ({"metrics": [{"variant": "x"}]}, "malformed baseline"),
+    ({"tolerances": {"p95": -1}}, "tolerance of p95 must be a number >= 0"),
 ])
 def test_bad_baselines_are_refused_in_one_line(tmp_path: Path, change: dict, message: str,
                                                capsys: pytest.CaptureFixture[str]) -> None:
@@ -94,6 +95,11 @@ def test_bad_baselines_are_refused_in_one_line(tmp_path: Path, change: dict, mes
     assert main(["check", str(SMALL), "--baseline", str(path), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_replications_only_with_update(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(SMALL), "--baseline", str(BASELINE), "--replications", "2"]) == 2
+    assert "--replications goes with --update" in capsys.readouterr().err
 
 
 def test_missing_baseline_is_bad_input(tmp_path: Path,
