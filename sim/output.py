@@ -22,16 +22,17 @@ DECIMALS = 4
 
 
 def write_results(results: Results, out: str | Path, figures: bool = True,
-                  force: bool = False) -> Path:
+                  force: bool = False, scenario_file: str | Path | None = None) -> Path:
     """Write tables, resolved scenario, figures and report into ``out`` atomically.
 
     ``out`` must be new, empty or a results folder, unless ``force``
-    (:class:`sim.destination.DestinationError` otherwise).
+    (:class:`sim.destination.DestinationError` otherwise). ``scenario_file``, the YAML the
+    scenario was read from, gives the report's inputs their source tags.
     """
     with claim(out, force) as held:
         staging = held.staging(results.scenario.name)
         try:
-            _write_all(results, staging, figures)
+            _write_all(results, staging, figures, scenario_file)
             replace(staging, held)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -39,7 +40,8 @@ def write_results(results: Results, out: str | Path, figures: bool = True,
     return Path(out)
 
 
-def _write_all(results: Results, folder: Path, figures: bool) -> None:
+def _write_all(results: Results, folder: Path, figures: bool,
+               scenario_file: str | Path | None = None) -> None:
     tables: dict[str, pd.DataFrame] = {
         "requests.csv": results.requests,
         "stages.csv": results.stages,
@@ -62,7 +64,7 @@ def _write_all(results: Results, folder: Path, figures: bool) -> None:
         from sim import plots, report
 
         paths = plots.write_figures(results, folder / "figures")
-        report.write_report(results, paths, folder / "report.html")
+        report.write_report(results, paths, folder / "report.html", scenario_file)
 
 
 def write_csv(table: pd.DataFrame, path: Path) -> None:

@@ -23,12 +23,21 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from scipy import stats
 
 from sim import metrics
 from sim.experiment import Results
 from sim.scenario import LEVELS
 
 DPI = 110
+UTILISATION_WIDTH = 11.0
+"""Inches: the utilisation figure stays page-wide however many designs it holds."""
+STAGE_COLOURS = {
+    "contact": "#1f77b4", "relay": "#ff7f0e", "batch": "#2ca02c", "bulk": "#006d2c",
+    "dispatch": "#d62728", "depot": "#9467bd", "vehicles": "#8c564b", "vehicle": "#8c564b",
+    "gate": "#e377c2", "travel": "#7f7f7f", "queue": "#bcbd22", "carry": "#17becf",
+    "walk": "#393b79", "attend": "#843c39", "handover": "#e6ab02"}
+"""A strong, distinct colour per stage, the same in every figure (none pale on white)."""
 STAGE_ORDER = ("contact", "relay", "batch", "bulk", "dispatch", "depot", "vehicles", "vehicle",
                "gate", "travel", "queue", "carry", "walk", "attend", "handover")
 """Stages in the order a request usually meets them (others follow alphabetically)."""
@@ -36,7 +45,10 @@ AREA_COLOURS = {"compound": "#4c72b0", "bungalow": "#dd8452", "commercial": "#55
                 "all": "#7f7f7f"}
 MAX_LEAVES = 60
 """Most leaves a chain figure draws before it stops one level higher."""
-_MARKERS = "osD^vPX*"
+_MARKERS = "osD^vPX*<>"
+_DASHES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (3, 1, 1, 1, 1, 1)))
+ECDF_POINTS = 400
+"""Points of each ECDF curve: fine enough to show every step a reader can see."""
 _STYLE = {"font.size": 9, "axes.titlesize": 10, "axes.spines.top": False,
           "axes.spines.right": False, "legend.fontsize": 8, "legend.frameon": False,
           "text.parse_math": False}  # names are shown as typed: "$x$" is not math markup
@@ -96,41 +108,82 @@ def _styled(draw: Callable[..., Figure]) -> Callable[..., Figure]:
 
 @_styled
 def ecdf_figure(results: Results, flow: str) -> Figure:
-    """Share of requests answered within t, per kind of ``flow``; one line per variant."""
+    """Share of requests answered within t, per kind of ``flow``; one line per variant.
+
+    The line is the mean over replications of each replication's share answered within t
+    (of the requests it created); the band is its 95% interval across replications.
+    Variants that coincide stay visible by their line style and markers.
+    """
     kinds = [kind for f, kind in flow_kinds(results) if f == flow]
     requests = _counted(results)
     goals = metrics.targets(results.scenario)
     figure, axes = _panels(len(kinds))
     for ax, kind in zip(axes, kinds, strict=True):
         part = requests[(requests["flow"] == flow) & (requests["kind"] == kind)]
-        ax.set_title(f"{flow} · {kind}")
+        target = goals.get((flow, kind), math.nan)
+        ax.set_title(f"{flow} · {kind}" + (f" (target {_readable(target)}, dashed)"
+                                          if np.isfinite(target) else ""))
         if part.empty:
             _no_data(ax)
             continue
-        target = goals.get((flow, kind), math.nan)
         scale, unit = time_unit(np.nanmax([part["response_min"].max(), target]))
-        lines = []
+        right = max(float(np.nanmax(part["response_min"].to_numpy(dtype=float), initial=0.0)),
+                    target if np.isfinite(target) else 0.0) / scale * 1.05 or 1.0
+        grid = np.linspace(0.0, right, ECDF_POINTS)
         for i, variant in enumerate(results.variants):
             rows = part[part["variant"] == variant]
-            if not rows.empty:
-                times = np.sort(rows["response_min"].dropna().to_numpy()) / scale
-                lines.append((i, variant, times, len(rows)))
-        right = max([*(t.max(initial=0.0) for _, _, t, _ in lines),
-                     target / scale if np.isfinite(target) else 0.0]) * 1.05 or 1.0
-        for i, variant, times, created in lines:
-            share = np.arange(len(times) + 1) / created
-            ax.step(np.r_[0.0, times, right], np.r_[share, share[-1]], where="post",
-                    color=_colour(i), label=f"{variant} ({len(times)}/{created} answered)")
+            if rows.empty:
+                continue
+            curves = np.array([_share_within(r["response_min"].to_numpy(dtype=float) / scale,
+                                             grid) for _, r in rows.groupby("replication")])
+            mean, low, high = _band(curves)
+            ax.fill_between(grid, low, high, step="post", color=_colour(i), alpha=0.12,
+                            linewidth=0)
+            ax.step(grid, mean, where="post", color=_colour(i), **_line_style(i))
         if np.isfinite(target):
-            ax.axvline(target / scale, color="black", linestyle="--", linewidth=1,
-                       label=f"target {_readable(target)}")
+            ax.axvline(target / scale, color="black", linestyle="--", linewidth=1)
         ax.set(xlim=(0, right), ylim=(0, 1.02), xlabel=f"response time ({unit})",
                ylabel="share answered within t")
-        ax.legend(loc="lower right")
-    figure.suptitle(f"{flow.capitalize()}: share of requests answered within t\n"
-                    f"(after warm-up, pooled over {results.scenario.replications} replications;"
-                    " a line ends below 1 when requests were left unanswered)", fontsize=9)
+    _variant_legend(figure, results.variants, lines=True)
+    figure.suptitle(f"{flow.capitalize()}: share of requests answered within t (after warm-up; "
+                    f"line: mean of {results.scenario.replications} replications, band: 95% "
+                    "interval)\na line ends below 1 when requests were left unanswered",
+                    fontsize=9)
     return figure
+
+
+def _share_within(times: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Share of the requests (unanswered ones count as never) answered by each grid time."""
+    done = np.sort(times[np.isfinite(times)])
+    return np.searchsorted(done, grid, side="right") / max(len(times), 1)
+
+
+def _band(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean of per-replication curves and its 95% Student-t band (none from one curve)."""
+    mean = curves.mean(axis=0)
+    if len(curves) < 2:
+        return mean, mean, mean
+    half = stats.t.ppf(0.975, len(curves) - 1) * curves.std(axis=0, ddof=1) / np.sqrt(len(curves))
+    return mean, np.clip(mean - half, 0, 1), np.clip(mean + half, 0, 1)
+
+
+def _line_style(i: int) -> dict:
+    """Colour aside, what tells variant ``i`` apart when curves coincide: dashes, markers."""
+    return {"linestyle": _DASHES[i % len(_DASHES)], "marker": _MARKERS[i % len(_MARKERS)],
+            "markevery": (0.03 + 0.09 * (i % 10) / 10, 0.09), "markersize": 4,
+            "linewidth": 1.3, "markerfacecolor": "none"}
+
+
+def _variant_legend(figure: Figure, variants: list[str], lines: bool = False,
+                    labels: list[str] | None = None) -> None:
+    """One legend for the whole figure, below the panels, never over a curve."""
+    handles = [Line2D([], [], color=_colour(i), **(_line_style(i) if lines else
+                                                   {"marker": _MARKERS[i % len(_MARKERS)],
+                                                    "linestyle": "none",
+                                                    "markerfacecolor": "none"}),
+                      label=(labels or variants)[i]) for i in range(len(variants))]
+    figure.legend(handles=handles, loc="outside lower center",
+                  ncols=min(max(len(variants), 1), 4))
 
 
 @_styled
@@ -143,11 +196,11 @@ def p95_figure(results: Results) -> Figure:
     for ax, (flow, kind) in zip(axes, keys, strict=True):
         part = summary[(summary["flow"] == flow) & (summary["kind"] == kind)]
         part = part.set_index("variant").reindex(results.variants)
-        ax.set_title(f"{flow} · {kind}")
+        target = goals.get((flow, kind), math.nan)
+        ax.set_title(_titled(flow, kind, target))
         if part["p95"].isna().all():
             _no_data(ax)
             continue
-        target = goals.get((flow, kind), math.nan)
         scale, unit = time_unit(np.nanmax([part["p95"].max(), target]))
         x = np.arange(len(part))
         values = part["p95"].to_numpy() / scale
@@ -163,12 +216,12 @@ def p95_figure(results: Results) -> Figure:
                         va="bottom", fontsize=7, xytext=(0, 3), textcoords="offset points")
         top = np.nanmax([np.nanmax(values + upper), target / scale])
         if np.isfinite(target):
-            _target_line(ax, target / scale, f"target {_readable(target)}")
+            _target_line(ax, target / scale)
         ax.set_ylim(0, top * 1.15 or 1)
-        ax.set_xticks(x, part.index, rotation=20 if len(x) > 3 else 0,
-                      ha="right" if len(x) > 3 else "center")
+        _variant_ticks(ax, x, list(part.index))
         ax.set_ylabel(f"p95 response ({unit})")
-    figure.suptitle("p95 response time per variant (mean over replications, 95% CI)")
+    figure.suptitle("p95 response time per variant (mean over replications, 95% CI; "
+                    "dashed line: the target)")
     return figure
 
 
@@ -179,9 +232,7 @@ def stages_figure(results: Results) -> Figure:
     keys = [k for k in flow_kinds(results)
             if ((breakdown["flow"] == k[0]) & (breakdown["kind"] == k[1])).any()]
     stages = sorted(breakdown["stage"].unique(), key=_stage_rank) if len(breakdown) else []
-    # the ten strong tab20 colours first, then their light partners
-    colours = {stage: matplotlib.colormaps["tab20"]((2 * i) % 20 + (2 * i) // 20 % 2)
-               for i, stage in enumerate(stages)}
+    colours = {stage: _stage_colour(stage, i) for i, stage in enumerate(stages)}
     figure, axes = _panels(max(len(keys), 1), panel=(4.6, 0.5 + 0.45 * len(results.variants)))
     if not keys:
         _no_data(axes[0])
@@ -195,7 +246,8 @@ def stages_figure(results: Results) -> Figure:
         y = np.arange(len(table))
         for stage in table.columns:
             width = table[stage].to_numpy() / scale
-            ax.barh(y, width, left=left, color=colours[stage], height=0.6)
+            ax.barh(y, width, left=left, color=colours[stage], height=0.6, edgecolor="white",
+                    linewidth=0.4)
             left += width
         for yi, total in zip(y, left, strict=True):
             ax.annotate(f"{total:.1f}", (total, yi), xytext=(3, 0), textcoords="offset points",
@@ -217,8 +269,7 @@ def utilisation_figure(results: Results) -> Figure:
     """Distribution of head utilisation by level, one box per variant (heads × replications)."""
     heads = results.heads
     variants = results.variants
-    figure = Figure(figsize=(max(6.0, 1.1 * len(LEVELS) * max(len(variants), 1) ** 0.5 + 3), 4.2),
-                    layout="constrained")
+    figure = Figure(figsize=(UTILISATION_WIDTH, 4.6), layout="constrained")
     ax = figure.add_subplot()
     width = 0.8 / max(len(variants), 1)
     for i, variant in enumerate(variants):
@@ -243,7 +294,7 @@ def utilisation_figure(results: Results) -> Figure:
     ax.set_xlabel("level (a missing box: the variant has no heads there)")
     if heads.empty:
         _no_data(ax)
-    ax.legend(loc="upper right")
+    figure.legend(loc="outside right upper", title="design")
     ax.set_title("Head utilisation by level (box: quartiles, diamond: mean)")
     return figure
 
@@ -266,26 +317,26 @@ def tradeoff_figure(results: Results) -> Figure:
         target = goals.get((flow, kind), math.nan)
         scale, unit = time_unit(np.nanmax([part["p95"].max(), target]))
         top = target / scale if np.isfinite(target) else 0.0
+        spread = max([*heads.values(), 1]) * 0.012  # designs of equal heads side by side
         for i, variant in enumerate(results.variants):
             value = part.at[variant, "p95"] / scale
             if not np.isfinite(value):
                 continue
             hw = np.nan_to_num(part.at[variant, "p95_hw"] / scale)
-            x = heads.get(variant, math.nan)
-            ax.errorbar(x, value, yerr=[[min(hw, value)], [hw]], fmt=_MARKERS[i % 8],
-                        capsize=4, color=_colour(i), alpha=0.85)
+            x = heads.get(variant, math.nan) + spread * (i - (len(results.variants) - 1) / 2)
+            ax.errorbar(x, value, yerr=[[min(hw, value)], [hw]], fmt=_MARKERS[i % len(_MARKERS)],
+                        capsize=3, color=_colour(i), markerfacecolor="none", markersize=7)
             top = max(top, value + hw)
         if np.isfinite(target):
-            _target_line(ax, target / scale, f"target {_readable(target)}")
+            _target_line(ax, target / scale)
         ax.set_xlim(0, max([*heads.values(), 1]) * 1.1)
         ax.set_ylim(0, top * 1.15 or 1)
         ax.set(xlabel="heads in the chain (all levels)", ylabel=f"p95 response ({unit})",
-               title=f"{flow} · {kind}")
-    figure.legend(handles=[Line2D([], [], color=_colour(i), marker=_MARKERS[i % 8],
-                                  linestyle="none", label=f"{v} ({heads.get(v, 0):,} heads)")
-                           for i, v in enumerate(results.variants)],
-                  loc="outside lower center", ncols=min(len(results.variants), 5))
-    figure.suptitle("Trade-off: heads recruited vs p95 response (95% CI)")
+               title=_titled(flow, kind, target))
+    _variant_legend(figure, results.variants,
+                    labels=[f"{v} ({heads.get(v, 0):,} heads)" for v in results.variants])
+    figure.suptitle("Trade-off: heads recruited vs p95 response (95% CI; dashed line: the "
+                    "target; designs with equal heads drawn side by side)")
     return figure
 
 
@@ -368,6 +419,11 @@ def _stage_breakdown(results: Results) -> pd.DataFrame:
     return results.stage_breakdown
 
 
+def _stage_colour(stage: str, index: int) -> str | tuple:
+    """The stage's own colour; a stage a new flow adds takes a strong Dark2 colour."""
+    return STAGE_COLOURS.get(stage) or matplotlib.colormaps["Dark2"](index % 8)
+
+
 def _stage_rank(stage: str) -> tuple[int, str]:
     return (STAGE_ORDER.index(stage) if stage in STAGE_ORDER else len(STAGE_ORDER), stage)
 
@@ -411,10 +467,20 @@ def _readable(minutes: float) -> str:
     return f"{minutes / scale:.3g} {unit}"
 
 
-def _target_line(ax: Axes, y: float, label: str) -> None:
-    ax.axhline(y, color="black", linestyle="--", linewidth=1)
-    ax.annotate(label, (1.0, y), xycoords=("axes fraction", "data"), ha="right", va="bottom",
-                fontsize=7, xytext=(0, 2), textcoords="offset points")
+def _target_line(ax: Axes, y: float) -> None:
+    """The target as a dashed line; its value goes in the panel title, clear of the bars."""
+    ax.axhline(y, color="black", linestyle="--", linewidth=1, zorder=3)
+
+
+def _titled(flow: str, kind: str, target: float) -> str:
+    return f"{flow} · {kind}" + (f" (target {_readable(target)})" if np.isfinite(target) else "")
+
+
+def _variant_ticks(ax: Axes, x: np.ndarray, names: list[str]) -> None:
+    """Variant names under bars, slanted when there are many so they do not overlap."""
+    many = len(names) > 3
+    ax.set_xticks(x, names, rotation=40 if many else 0, ha="right" if many else "center",
+                  rotation_mode="anchor" if many else "default")
 
 
 def _no_data(ax: Axes) -> None:
