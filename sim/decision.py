@@ -21,6 +21,10 @@ from sim import metrics
 from sim.scenario import LEVELS, Scenario
 
 MET, NOT_MET, UNSURE = "met", "not met", "can't tell"
+TABLE_COLUMNS = ["variant", "flow", "kind", "target_min", "required_share", "within_target",
+                 "within_target_hw", "verdict", "created", "censored", "few_cases"]
+DEFAULT_REQUIRED = 0.9
+"""Required share of a target whose flow states none (the scenario's own default)."""
 MIN_CASES = 30
 """Fewer requests than this per replication and a share or a percentile rests on few cases."""
 
@@ -105,13 +109,11 @@ def required_shares(scenario: Scenario) -> dict[tuple[str, str], float]:
     return found
 
 
-def goals(scenario: Scenario, present: Sequence[tuple[str, str]] | None = None) -> list[Goal]:
-    """Every target of the scenario in its order; only the (flow, kind) in ``present`` if given."""
+def goals(scenario: Scenario) -> list[Goal]:
+    """Every target of the scenario in its order (supply, packages, severities as listed)."""
     required = required_shares(scenario)
-    keep = set(present) if present is not None else None
-    return [Goal(flow, kind, target, required.get((flow, kind), 0.9))
-            for (flow, kind), target in metrics.targets(scenario).items()
-            if keep is None or (flow, kind) in keep]
+    return [Goal(flow, kind, target, required.get((flow, kind), DEFAULT_REQUIRED))
+            for (flow, kind), target in metrics.targets(scenario).items()]
 
 
 def verdict(share: float, half_width: float, required: float) -> str:
@@ -148,7 +150,7 @@ def verdict_table(summary: pd.DataFrame, goal_list: Sequence[Goal],
                          "verdict": verdict(share, half, goal.required),
                          "created": created, "censored": in_flight / created if created else
                          math.nan, "few_cases": created < MIN_CASES})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
 def cheapest(table: pd.DataFrame, people: Mapping[str, int], heads: Mapping[str, int]
@@ -300,10 +302,8 @@ def decide(scenario: Scenario, summary: pd.DataFrame, per_replication: pd.DataFr
            resources: pd.DataFrame, conservation: pd.DataFrame, variants: Sequence[str],
            people: Mapping[str, int], head_count: Mapping[str, int]) -> Decision:
     """The whole decision from the result tables (see the module docstring)."""
-    present = None
-    if len(summary):
-        present = list(map(tuple, summary[["flow", "kind"]].drop_duplicates().to_numpy()))
-    goal_list = goals(scenario, present)
+    flows = set(summary["flow"]) if len(summary) else set()
+    goal_list = [g for g in goals(scenario) if g.flow in flows]  # a kind unseen: can't tell
     table = verdict_table(summary, goal_list, variants)
     reference = variants[0] if variants else None
     decision = Decision(

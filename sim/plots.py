@@ -45,8 +45,11 @@ AREA_COLOURS = {"compound": "#4c72b0", "bungalow": "#dd8452", "commercial": "#55
                 "all": "#7f7f7f"}
 MAX_LEAVES = 60
 """Most leaves a chain figure draws before it stops one level higher."""
-_MARKERS = "osD^vPX*<>"
+_MARKERS = "osD^vPX*<>hp"
 _DASHES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (3, 1, 1, 1, 1, 1)))
+MAX_BANDS = 3
+"""With more variants than this, only the first (the reference) gets its band: overlapping
+bands would hide the lines."""
 ECDF_POINTS = 400
 """Points of each ECDF curve: fine enough to show every step a reader can see."""
 _STYLE = {"font.size": 9, "axes.titlesize": 10, "axes.spines.top": False,
@@ -130,6 +133,7 @@ def ecdf_figure(results: Results, flow: str) -> Figure:
         right = max(float(np.nanmax(part["response_min"].to_numpy(dtype=float), initial=0.0)),
                     target if np.isfinite(target) else 0.0) / scale * 1.05 or 1.0
         grid = np.linspace(0.0, right, ECDF_POINTS)
+        banded = len(results.variants) if len(results.variants) <= MAX_BANDS else 1
         for i, variant in enumerate(results.variants):
             rows = part[part["variant"] == variant]
             if rows.empty:
@@ -137,18 +141,20 @@ def ecdf_figure(results: Results, flow: str) -> Figure:
             curves = np.array([_share_within(r["response_min"].to_numpy(dtype=float) / scale,
                                              grid) for _, r in rows.groupby("replication")])
             mean, low, high = _band(curves)
-            ax.fill_between(grid, low, high, step="post", color=_colour(i), alpha=0.12,
-                            linewidth=0)
+            if i < banded:
+                ax.fill_between(grid, low, high, step="post", color=_colour(i), alpha=0.15,
+                                linewidth=0)
             ax.step(grid, mean, where="post", color=_colour(i), **_line_style(i))
         if np.isfinite(target):
             ax.axvline(target / scale, color="black", linestyle="--", linewidth=1)
         ax.set(xlim=(0, right), ylim=(0, 1.02), xlabel=f"response time ({unit})",
                ylabel="share answered within t")
     _variant_legend(figure, results.variants, lines=True)
+    whose = "" if len(results.variants) <= MAX_BANDS else f" of {results.variants[0]}"
     figure.suptitle(f"{flow.capitalize()}: share of requests answered within t (after warm-up; "
-                    f"line: mean of {results.scenario.replications} replications, band: 95% "
-                    "interval)\na line ends below 1 when requests were left unanswered",
-                    fontsize=9)
+                    f"line: mean of {results.scenario.replications} replications, band{whose}: "
+                    "95% interval across them)\na line ends below 1 when requests were left "
+                    "unanswered", fontsize=9)
     return figure
 
 
@@ -213,7 +219,9 @@ def p95_figure(results: Results) -> Figure:
             text = "no data" if np.isnan(value) else f"{value:.1f}" + (
                 "" if np.isfinite(hw) else " (1 rep.)")
             ax.annotate(text, (xi, np.nan_to_num(value) + np.nan_to_num(hw)), ha="center",
-                        va="bottom", fontsize=7, xytext=(0, 3), textcoords="offset points")
+                        va="bottom", fontsize=7, xytext=(0, 3), textcoords="offset points",
+                        zorder=4, bbox={"boxstyle": "square,pad=0.1", "facecolor": "white",
+                                        "edgecolor": "none", "alpha": 0.85})
         top = np.nanmax([np.nanmax(values + upper), target / scale])
         if np.isfinite(target):
             _target_line(ax, target / scale)
@@ -317,19 +325,21 @@ def tradeoff_figure(results: Results) -> Figure:
         target = goals.get((flow, kind), math.nan)
         scale, unit = time_unit(np.nanmax([part["p95"].max(), target]))
         top = target / scale if np.isfinite(target) else 0.0
-        spread = max([*heads.values(), 1]) * 0.012  # designs of equal heads side by side
+        offsets = _side_by_side([heads.get(v, 0) for v in results.variants])
         for i, variant in enumerate(results.variants):
             value = part.at[variant, "p95"] / scale
             if not np.isfinite(value):
                 continue
             hw = np.nan_to_num(part.at[variant, "p95_hw"] / scale)
-            x = heads.get(variant, math.nan) + spread * (i - (len(results.variants) - 1) / 2)
+            x = heads.get(variant, math.nan) + offsets[i]
             ax.errorbar(x, value, yerr=[[min(hw, value)], [hw]], fmt=_MARKERS[i % len(_MARKERS)],
                         capsize=3, color=_colour(i), markerfacecolor="none", markersize=7)
             top = max(top, value + hw)
         if np.isfinite(target):
             _target_line(ax, target / scale)
-        ax.set_xlim(0, max([*heads.values(), 1]) * 1.1)
+        ax.set_xlim(min(0.0, *(heads.get(v, 0) + offsets[i]
+                               for i, v in enumerate(results.variants))) - 1,
+                    max([*heads.values(), 1]) * 1.1)
         ax.set_ylim(0, top * 1.15 or 1)
         ax.set(xlabel="heads in the chain (all levels)", ylabel=f"p95 response ({unit})",
                title=_titled(flow, kind, target))
@@ -419,6 +429,22 @@ def _stage_breakdown(results: Results) -> pd.DataFrame:
     return results.stage_breakdown
 
 
+def _side_by_side(values: list[float], share: float = 0.015) -> list[float]:
+    """Offsets that set apart points of (nearly) equal x: ``share`` of the range apart."""
+    step = max([*values, 1]) * share
+    offsets = [0.0] * len(values)
+    groups: list[list[int]] = []
+    for i in sorted(range(len(values)), key=lambda k: (values[k], k)):
+        if groups and values[i] - values[groups[-1][-1]] < step:
+            groups[-1].append(i)  # closer than a step to the last: same cluster
+        else:
+            groups.append([i])
+    for members in groups:
+        for rank, i in enumerate(members):
+            offsets[i] = step * (rank - (len(members) - 1) / 2)
+    return offsets
+
+
 def _stage_colour(stage: str, index: int) -> str | tuple:
     """The stage's own colour; a stage a new flow adds takes a strong Dark2 colour."""
     return STAGE_COLOURS.get(stage) or matplotlib.colormaps["Dark2"](index % 8)
@@ -491,4 +517,7 @@ def _no_data(ax: Axes) -> None:
 
 
 def _colour(index: int) -> tuple:
-    return matplotlib.colormaps["tab10"](index % 10)
+    """tab10, then Dark2: twenty distinct colours before any repeats."""
+    if index % 18 < 10:
+        return matplotlib.colormaps["tab10"](index % 18)
+    return matplotlib.colormaps["Dark2"](index % 18 - 10)

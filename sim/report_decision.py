@@ -116,8 +116,9 @@ def _causes(found: dec.Decision) -> str:
                 f"{e(short_duration(goal.target))}, {goal.required:.0%} required ({row.verdict}). ")
         neck = found.bottlenecks.get(key)
         if neck is not None:
-            busy = (f", busy {neck.utilisation:.0%} of the horizon"
-                    if math.isfinite(neck.utilisation) else "")
+            busy = ("" if not math.isfinite(neck.utilisation) else
+                    f", busy {neck.utilisation:.0%} of the horizon" if neck.utilisation >= 0.01
+                    else ", busy under 1% of the horizon")
             text += (f"Bottleneck: stage <b>{e(neck.stage)}</b>, {e(duration(neck.minutes))} of "
                      f"the mean answered request ({neck.share_of_time:.0%} of its time), held "
                      f"by <b>{e(neck.resource)}</b>{e(busy)}. ")
@@ -144,7 +145,7 @@ def _cautions(found: dec.Decision) -> str:
         names = sorted({label(f, k) for f, k in zip(few["flow"], few["kind"], strict=True)})
         fewest = few.groupby(["flow", "kind"], sort=False)["created"].min()
         counts = ", ".join(f"{label(f, k)} {n:.1f}" for (f, k), n in fewest.items())
-        items.append(f"Few cases: {', '.join(names)} rest on fewer than {dec.MIN_CASES} "
+        items.append(f"Few cases behind {', '.join(names)}: fewer than {dec.MIN_CASES} "
                      f"requests per replication (fewest: {counts}); their shares and "
                      "percentiles are rough, and the verdicts marked † may change "
                      "with more replications.")

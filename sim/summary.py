@@ -47,6 +47,8 @@ def summary_text(results: Results, out: Path, report: bool = True) -> str:
                      f"{goal.required:.0%} required")
         lines.append(f"  {'design':<{NAME_WIDTH}}{'n':>7}{f'mean ({unit})':>16}"
                      f"{f'p95 ({unit})':>16}  {'within target':<20}verdict")
+        if part.empty:
+            lines.append("  no such request in any run: can't tell")
         for row in part.itertuples():
             verdict = verdicts.at[row.variant, "verdict"] if row.variant in verdicts.index else ""
             few = " (few cases)" if row.variant in verdicts.index \
