@@ -1,12 +1,15 @@
-"""The report: one self-contained HTML page that compares the variants, and its findings.
+"""The report: one self-contained HTML page that answers the planner, then shows the evidence.
 
-``write_report(results, figures, path)`` writes the run settings, the findings, the
-comparison tables (overall and per household group), the cost of each variant, the
-conservation check and the figures, embedded as base64 data URIs: no other file,
-no script. ``findings(results)`` states the differences in plain sentences. Variants
-share random numbers within a replication, so each variant is compared with the
-reference (the first variant) through the per-replication paired differences: a
-difference is called real only when its 95% Student-t interval excludes zero.
+``write_report(results, figures, path, scenario_file)`` writes, in this order: the
+decision and the inputs behind it (:mod:`sim.report_decision`, logic in
+:mod:`sim.decision`), the paired findings, the sensitivity, the comparison tables, any
+section a flow added (:func:`add_section`), the cost of each design, the figures
+(embedded as base64 data URIs: no other file, no script), the conservation check and,
+last, the household groups. ``findings(results)`` states the differences in plain
+sentences. Variants share random numbers within a replication, so each variant is
+compared with the reference (the first variant) through the per-replication paired
+differences: a difference is called real only when its 95% Student-t interval excludes
+zero.
 """
 
 from __future__ import annotations
@@ -35,8 +38,9 @@ from sim.report_decision import decision_section, inputs_section
 from sim.scenario import LEVELS
 
 CAPTIONS = {
-    "ecdf": "Share of requests answered within a given time, per variant (pooled over "
-            "replications); the dashed line is the target.",
+    "ecdf": "Share of requests answered within a given time, per variant: the mean of the "
+            "replications' curves, with the 95% band across replications; the dashed line is "
+            "the target.",
     "p95": "p95 response time per variant, mean over replications with its 95% CI.",
     "stages": "Where the time goes: mean time per stage for answered requests.",
     "utilisation": "Head utilisation by level: the share of its staff's time over the horizon "

@@ -16,7 +16,7 @@ import pytest
 from scipy import stats
 
 import sim
-from sim import plots, report, sources
+from sim import chainplot, plots, report, sources
 from sim.experiment import Results
 
 from .conftest import ROOT, SMALL
@@ -90,7 +90,7 @@ def test_chain_leaves_name_what_lies_below(results: Results,
                     if graph.nodes[c]["level_name"] == "building")
     assert f"{buildings} building head" in grid_label
     # too many leaves: the drawing stops at a higher level
-    monkeypatch.setattr(plots, "MAX_LEAVES", 1)
+    monkeypatch.setattr(chainplot, "MAX_LEAVES", 1)
     labels = texts(plots.chain_figure(graph, "five_levels"))
     assert any(t.startswith("Z0001 ") and "community head" in t for t in labels)
     assert not any(t.startswith("G0001 ") for t in labels)
