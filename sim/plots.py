@@ -137,10 +137,10 @@ def ecdf_figure(results: Results, flow: str) -> Figure:
                ylabel="share answered within t")
     _variant_legend(figure, results.variants, lines=True)
     whose = "" if len(results.variants) <= MAX_BANDS else f" of {results.variants[0]}"
-    figure.suptitle(f"{flow.capitalize()}: share of requests answered within t (after warm-up; "
-                    f"line: mean of {results.scenario.replications} replications, band{whose}: "
-                    "95% interval across them)\na line ends below 1 when requests were left "
-                    "unanswered", fontsize=9)
+    figure.suptitle(f"{flow.capitalize()}: share of requests answered within t (after warm-up)\n"
+                    f"line: mean of {results.scenario.replications} replications; band{whose}: "
+                    "95% interval across them;\na line ending below 1: requests left unanswered",
+                    fontsize=9)
     return figure
 
 

@@ -91,8 +91,8 @@ def _inline(line: str) -> str:
     for i, char in enumerate(line):
         if quote:
             quote = "" if char == quote else quote
-        elif char in "'\"":
-            quote = char
+        elif char in "'\"" and (i == 0 or line[i - 1] in " \t:[{,"):
+            quote = char  # a quoted scalar starts; an apostrophe inside a word does not
         elif char == "#" and (i == 0 or line[i - 1] in " \t"):
             return line[i + 1:].strip()
     return ""

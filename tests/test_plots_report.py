@@ -194,6 +194,8 @@ def test_inputs_carry_the_source_tags_of_the_scenario_file() -> None:
 
 def test_comments_are_read_key_by_key() -> None:
     assert sources._inline('a: "x # not a comment"  # a note') == "a note"
+    assert sources._inline("note: the planner's choice  # a note") == "a note"
+    assert sources._inline("url: a#b") == ""
     assert sources.tags("share assumption; target derived from reports") == (
         "derived", "assumption")
 
