@@ -114,6 +114,8 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-figures", action="store_true",
                         help="skip figures and report (tables only)")
     parser.add_argument("--quiet", action="store_true",
+                        help="no progress bar (the summary is still printed)")
+    parser.add_argument("--silent", action="store_true",
                         help="no progress bar and no summary on stdout")
     parser.add_argument("--set", action="append", default=None, metavar="KEY=VALUE",
                         help="set a scenario key by dotted path for this run, e.g. "
@@ -155,10 +157,11 @@ def run_command(argv: Sequence[str]) -> int:
             from sim.output import write_results
 
             results = run_experiment(scenario, jobs=args.jobs, dask_address=args.dask,
-                                     progress=not args.quiet, stages=args.stages,
+                                     progress=not (args.quiet or args.silent),
+                                     stages=args.stages,
                                      variants=args.variant, keep_requests=not args.no_requests)
             write_results(results, out, figures=not args.no_figures, force=args.force,
-                          format=args.format)
+                          format=args.format, scenario_file=args.scenario)
     except KeyboardInterrupt as exc:
         if held is not None and held.swapped:
             print(f"interrupted after the results were complete in {out}", file=sys.stderr)
@@ -173,8 +176,10 @@ def run_command(argv: Sequence[str]) -> int:
         return _fail(str(exc))
     except OSError as exc:
         return _fail(f"{out}: cannot write results: {exc.strerror or exc}")
-    if not args.quiet:
-        print(summary_text(results, out))
+    if not args.silent:
+        from sim.summary import summary_text
+
+        print(summary_text(results, out, report=not args.no_figures))
     if not _balanced(results):
         print(f"error: conservation failed: some requests are not accounted for, see "
               f"{out / 'conservation.csv'}", file=sys.stderr)
@@ -186,25 +191,6 @@ def _balanced(results: Results) -> bool:
     return bool(results.conservation["balanced"].all()) if len(results.conservation) else True
 
 
-def summary_text(results: Results, out: Path) -> str:
-    """A short summary for the terminal: response per variant, flow and kind."""
-    summary = results.summary
-    rows = summary[summary["household_group"] == "all"]
-    lines = [f"{results.scenario.name}: {results.scenario.replications} replication(s) × "
-             f"{len(results.variants)} variant(s); response in minutes, mean ± 95% CI"]
-    lines.append(f"{'variant':<26}{'flow':<10}{'kind':<10}{'n':>8}{'mean':>16}{'p95':>16}"
-                 f"{'in target':>11}")
-    for row in rows.itertuples():
-        lines.append(
-            f"{row.variant:<26}{row.flow:<10}{row.kind:<10}{row.n:>8.0f}"
-            f"{_pm(row.mean, row.mean_hw):>16}{_pm(row.p95, row.p95_hw):>16}"
-            f"{_share(row.within_target):>11}")
-    lines.append("conservation: every request accounted for" if _balanced(results)
-                 else "conservation: FAILED, see conservation.csv")
-    lines.append(f"results: {out}")
-    return "\n".join(lines)
-
-
 SUBCOMMANDS: dict[str, str] = {"check": "sim.check", "validate": "sim.validate",
                                "schema": "sim.schema"}
 """Subcommand name → its module, whose ``main(argv)`` returns the exit status."""
@@ -213,18 +199,6 @@ SUBCOMMANDS: dict[str, str] = {"check": "sim.check", "validate": "sim.validate",
 def _fail(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return EXIT_BAD_INPUT
-
-
-def _pm(mean: float, half_width: float) -> str:
-    if mean != mean:
-        return "-"
-    if half_width != half_width:
-        return f"{mean:.1f}"
-    return f"{mean:.1f} ± {half_width:.1f}"
-
-
-def _share(value: float) -> str:
-    return "-" if value != value else f"{value:.0%}"
 
 
 def _positive(text: str) -> int:

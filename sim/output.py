@@ -22,12 +22,14 @@ DECIMALS = 4
 
 
 def write_results(results: Results, out: str | Path, figures: bool = True,
-                  force: bool = False, format: str = "csv") -> Path:  # noqa: A002
+                  force: bool = False, format: str = "csv",  # noqa: A002
+                  scenario_file: str | Path | None = None) -> Path:
     """Write tables, resolved scenario, figures and report into ``out`` atomically.
 
     ``out`` must be new, empty or a results folder, unless ``force``
     (:class:`sim.destination.DestinationError` otherwise). Tables are ``format``
-    ``csv`` (default) or ``parquet``.
+    ``csv`` (default) or ``parquet``. ``scenario_file``, the YAML the scenario was read
+    from, gives the report's inputs their source tags.
     """
     from sim.results_io import FORMATS
 
@@ -36,7 +38,7 @@ def write_results(results: Results, out: str | Path, figures: bool = True,
     with claim(out, force) as held:
         staging = held.staging(results.scenario.name)
         try:
-            _write_all(results, staging, figures, format)
+            _write_all(results, staging, figures, format, scenario_file)
             replace(staging, held)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -44,7 +46,8 @@ def write_results(results: Results, out: str | Path, figures: bool = True,
     return Path(out)
 
 
-def _write_all(results: Results, folder: Path, figures: bool, format: str) -> None:  # noqa: A002
+def _write_all(results: Results, folder: Path, figures: bool, format: str,  # noqa: A002
+               scenario_file: str | Path | None = None) -> None:
     from sim.results_io import TABLES, write_table
 
     tables: dict[str, pd.DataFrame] = {
@@ -62,7 +65,7 @@ def _write_all(results: Results, folder: Path, figures: bool, format: str) -> No
         from sim import plots, report
 
         paths = plots.write_figures(results, folder / "figures")
-        report.write_report(results, paths, folder / "report.html")
+        report.write_report(results, paths, folder / "report.html", scenario_file)
 
 
 def summary_json(results: Results) -> str:

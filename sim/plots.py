@@ -16,30 +16,40 @@ from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
-import networkx as nx
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from scipy import stats
 
 from sim import metrics
+from sim.chainplot import chain_figure
 from sim.experiment import Results
 from sim.scenario import LEVELS
+from sim.style import STYLE as _STYLE
+from sim.style import styled as _styled
 
 DPI = 110
+UTILISATION_WIDTH = 11.0
+"""Inches: the utilisation figure stays page-wide however many designs it holds."""
+STAGE_COLOURS = {
+    "contact": "#1f77b4", "relay": "#ff7f0e", "batch": "#2ca02c", "bulk": "#006d2c",
+    "dispatch": "#d62728", "depot": "#9467bd", "vehicles": "#8c564b", "vehicle": "#8c564b",
+    "gate": "#e377c2", "travel": "#7f7f7f", "queue": "#bcbd22", "carry": "#17becf",
+    "walk": "#393b79", "attend": "#843c39", "handover": "#e6ab02"}
+"""A strong, distinct colour per stage, the same in every figure (none pale on white)."""
 STAGE_ORDER = ("contact", "relay", "batch", "bulk", "dispatch", "depot", "vehicles", "vehicle",
                "gate", "travel", "queue", "carry", "walk", "attend", "handover")
 """Stages in the order a request usually meets them (others follow alphabetically)."""
-AREA_COLOURS = {"compound": "#4c72b0", "bungalow": "#dd8452", "commercial": "#55a868",
-                "all": "#7f7f7f"}
-MAX_LEAVES = 60
-"""Most leaves a chain figure draws before it stops one level higher."""
-_MARKERS = "osD^vPX*"
-_STYLE = {"font.size": 9, "axes.titlesize": 10, "axes.spines.top": False,
-          "axes.spines.right": False, "legend.fontsize": 8, "legend.frameon": False,
-          "text.parse_math": False}  # names are shown as typed: "$x$" is not math markup
+_MARKERS = "osD^vPX*<>hp"
+_DASHES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (3, 1, 1, 1, 1, 1)))
+MAX_BANDS = 3
+"""With more variants than this, only the first (the reference) gets its band: overlapping
+bands would hide the lines."""
+ECDF_POINTS = 400
+"""Points of each ECDF curve: fine enough to show every step a reader can see."""
 
 
 def write_figures(results: Results, folder: Path) -> list[Path]:
@@ -85,52 +95,87 @@ def time_unit(minutes: float) -> tuple[float, str]:
     return (60.0, "h") if np.isfinite(minutes) and minutes > 180 else (1.0, "min")
 
 
-def _styled(draw: Callable[..., Figure]) -> Callable[..., Figure]:
-    """Draw under the module's style without touching the caller's rcParams."""
-    @functools.wraps(draw)
-    def wrapper(*args: object, **kwargs: object) -> Figure:
-        with matplotlib.rc_context(_STYLE):
-            return draw(*args, **kwargs)
-    return wrapper
-
-
 @_styled
 def ecdf_figure(results: Results, flow: str) -> Figure:
-    """Share of requests answered within t, per kind of ``flow``; one line per variant."""
+    """Share of requests answered within t, per kind of ``flow``; one line per variant.
+
+    The line is the mean over replications of each replication's share answered within t
+    (of the requests it created); the band is its 95% interval across replications.
+    Variants that coincide stay visible by their line style and markers.
+    """
     kinds = [kind for f, kind in flow_kinds(results) if f == flow]
     requests = _counted(results)
     goals = metrics.targets(results.scenario)
     figure, axes = _panels(len(kinds))
     for ax, kind in zip(axes, kinds, strict=True):
         part = requests[(requests["flow"] == flow) & (requests["kind"] == kind)]
-        ax.set_title(f"{flow} · {kind}")
+        target = goals.get((flow, kind), math.nan)
+        ax.set_title(f"{flow} · {kind}" + (f" (target {_readable(target)}, dashed)"
+                                          if np.isfinite(target) else ""))
         if part.empty:
             _no_data(ax)
             continue
-        target = goals.get((flow, kind), math.nan)
         scale, unit = time_unit(np.nanmax([part["response_min"].max(), target]))
-        lines = []
+        right = max(float(np.nanmax(part["response_min"].to_numpy(dtype=float), initial=0.0)),
+                    target if np.isfinite(target) else 0.0) / scale * 1.05 or 1.0
+        grid = np.linspace(0.0, right, ECDF_POINTS)
+        banded = len(results.variants) if len(results.variants) <= MAX_BANDS else 1
         for i, variant in enumerate(results.variants):
             rows = part[part["variant"] == variant]
-            if not rows.empty:
-                times = np.sort(rows["response_min"].dropna().to_numpy()) / scale
-                lines.append((i, variant, times, len(rows)))
-        right = max([*(t.max(initial=0.0) for _, _, t, _ in lines),
-                     target / scale if np.isfinite(target) else 0.0]) * 1.05 or 1.0
-        for i, variant, times, created in lines:
-            share = np.arange(len(times) + 1) / created
-            ax.step(np.r_[0.0, times, right], np.r_[share, share[-1]], where="post",
-                    color=_colour(i), label=f"{variant} ({len(times)}/{created} answered)")
+            if rows.empty:
+                continue
+            curves = np.array([_share_within(r["response_min"].to_numpy(dtype=float) / scale,
+                                             grid) for _, r in rows.groupby("replication")])
+            mean, low, high = _band(curves)
+            if i < banded:
+                ax.fill_between(grid, low, high, step="post", color=_colour(i), alpha=0.15,
+                                linewidth=0)
+            ax.step(grid, mean, where="post", color=_colour(i), **_line_style(i))
         if np.isfinite(target):
-            ax.axvline(target / scale, color="black", linestyle="--", linewidth=1,
-                       label=f"target {_readable(target)}")
+            ax.axvline(target / scale, color="black", linestyle="--", linewidth=1)
         ax.set(xlim=(0, right), ylim=(0, 1.02), xlabel=f"response time ({unit})",
                ylabel="share answered within t")
-        ax.legend(loc="lower right")
-    figure.suptitle(f"{flow.capitalize()}: share of requests answered within t\n"
-                    f"(after warm-up, pooled over {results.scenario.replications} replications;"
-                    " a line ends below 1 when requests were left unanswered)", fontsize=9)
+    _variant_legend(figure, results.variants, lines=True)
+    whose = "" if len(results.variants) <= MAX_BANDS else f" of {results.variants[0]}"
+    figure.suptitle(f"{flow.capitalize()}: share of requests answered within t (after warm-up)\n"
+                    f"line: mean of {results.scenario.replications} replications; band{whose}: "
+                    "95% interval across them;\na line ending below 1: requests left unanswered",
+                    fontsize=9)
     return figure
+
+
+def _share_within(times: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Share of the requests (unanswered ones count as never) answered by each grid time."""
+    done = np.sort(times[np.isfinite(times)])
+    return np.searchsorted(done, grid, side="right") / max(len(times), 1)
+
+
+def _band(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean of per-replication curves and its 95% Student-t band (none from one curve)."""
+    mean = curves.mean(axis=0)
+    if len(curves) < 2:
+        return mean, mean, mean
+    half = stats.t.ppf(0.975, len(curves) - 1) * curves.std(axis=0, ddof=1) / np.sqrt(len(curves))
+    return mean, np.clip(mean - half, 0, 1), np.clip(mean + half, 0, 1)
+
+
+def _line_style(i: int) -> dict:
+    """Colour aside, what tells variant ``i`` apart when curves coincide: dashes, markers."""
+    return {"linestyle": _DASHES[i % len(_DASHES)], "marker": _MARKERS[i % len(_MARKERS)],
+            "markevery": (0.03 + 0.09 * (i % 10) / 10, 0.09), "markersize": 4,
+            "linewidth": 1.3, "markerfacecolor": "none"}
+
+
+def _variant_legend(figure: Figure, variants: list[str], lines: bool = False,
+                    labels: list[str] | None = None) -> None:
+    """One legend for the whole figure, below the panels, never over a curve."""
+    handles = [Line2D([], [], color=_colour(i), **(_line_style(i) if lines else
+                                                   {"marker": _MARKERS[i % len(_MARKERS)],
+                                                    "linestyle": "none",
+                                                    "markerfacecolor": "none"}),
+                      label=(labels or variants)[i]) for i in range(len(variants))]
+    figure.legend(handles=handles, loc="outside lower center",
+                  ncols=min(max(len(variants), 1), 4))
 
 
 @_styled
@@ -143,11 +188,11 @@ def p95_figure(results: Results) -> Figure:
     for ax, (flow, kind) in zip(axes, keys, strict=True):
         part = summary[(summary["flow"] == flow) & (summary["kind"] == kind)]
         part = part.set_index("variant").reindex(results.variants)
-        ax.set_title(f"{flow} · {kind}")
+        target = goals.get((flow, kind), math.nan)
+        ax.set_title(_titled(flow, kind, target))
         if part["p95"].isna().all():
             _no_data(ax)
             continue
-        target = goals.get((flow, kind), math.nan)
         scale, unit = time_unit(np.nanmax([part["p95"].max(), target]))
         x = np.arange(len(part))
         values = part["p95"].to_numpy() / scale
@@ -160,15 +205,17 @@ def p95_figure(results: Results) -> Figure:
             text = "no data" if np.isnan(value) else f"{value:.1f}" + (
                 "" if np.isfinite(hw) else " (1 rep.)")
             ax.annotate(text, (xi, np.nan_to_num(value) + np.nan_to_num(hw)), ha="center",
-                        va="bottom", fontsize=7, xytext=(0, 3), textcoords="offset points")
+                        va="bottom", fontsize=7, xytext=(0, 3), textcoords="offset points",
+                        zorder=4, bbox={"boxstyle": "square,pad=0.1", "facecolor": "white",
+                                        "edgecolor": "none", "alpha": 0.85})
         top = np.nanmax([np.nanmax(values + upper), target / scale])
         if np.isfinite(target):
-            _target_line(ax, target / scale, f"target {_readable(target)}")
+            _target_line(ax, target / scale)
         ax.set_ylim(0, top * 1.15 or 1)
-        ax.set_xticks(x, part.index, rotation=20 if len(x) > 3 else 0,
-                      ha="right" if len(x) > 3 else "center")
+        _variant_ticks(ax, x, list(part.index))
         ax.set_ylabel(f"p95 response ({unit})")
-    figure.suptitle("p95 response time per variant (mean over replications, 95% CI)")
+    figure.suptitle("p95 response time per variant (mean over replications, 95% CI; "
+                    "dashed line: the target)")
     return figure
 
 
@@ -179,9 +226,7 @@ def stages_figure(results: Results) -> Figure:
     keys = [k for k in flow_kinds(results)
             if ((breakdown["flow"] == k[0]) & (breakdown["kind"] == k[1])).any()]
     stages = sorted(breakdown["stage"].unique(), key=_stage_rank) if len(breakdown) else []
-    # the ten strong tab20 colours first, then their light partners
-    colours = {stage: matplotlib.colormaps["tab20"]((2 * i) % 20 + (2 * i) // 20 % 2)
-               for i, stage in enumerate(stages)}
+    colours = {stage: _stage_colour(stage, i) for i, stage in enumerate(stages)}
     figure, axes = _panels(max(len(keys), 1), panel=(4.6, 0.5 + 0.45 * len(results.variants)))
     if not keys:
         _no_data(axes[0])
@@ -195,7 +240,8 @@ def stages_figure(results: Results) -> Figure:
         y = np.arange(len(table))
         for stage in table.columns:
             width = table[stage].to_numpy() / scale
-            ax.barh(y, width, left=left, color=colours[stage], height=0.6)
+            ax.barh(y, width, left=left, color=colours[stage], height=0.6, edgecolor="white",
+                    linewidth=0.4)
             left += width
         for yi, total in zip(y, left, strict=True):
             ax.annotate(f"{total:.1f}", (total, yi), xytext=(3, 0), textcoords="offset points",
@@ -217,8 +263,7 @@ def utilisation_figure(results: Results) -> Figure:
     """Distribution of head utilisation by level, one box per variant (heads × replications)."""
     heads = results.heads
     variants = results.variants
-    figure = Figure(figsize=(max(6.0, 1.1 * len(LEVELS) * max(len(variants), 1) ** 0.5 + 3), 4.2),
-                    layout="constrained")
+    figure = Figure(figsize=(UTILISATION_WIDTH, 4.6), layout="constrained")
     ax = figure.add_subplot()
     width = 0.8 / max(len(variants), 1)
     for i, variant in enumerate(variants):
@@ -243,7 +288,7 @@ def utilisation_figure(results: Results) -> Figure:
     ax.set_xlabel("level (a missing box: the variant has no heads there)")
     if heads.empty:
         _no_data(ax)
-    ax.legend(loc="upper right")
+    figure.legend(loc="outside right upper", title="design")
     ax.set_title("Head utilisation by level (box: quartiles, diamond: mean)")
     return figure
 
@@ -266,79 +311,28 @@ def tradeoff_figure(results: Results) -> Figure:
         target = goals.get((flow, kind), math.nan)
         scale, unit = time_unit(np.nanmax([part["p95"].max(), target]))
         top = target / scale if np.isfinite(target) else 0.0
+        offsets = _side_by_side([heads.get(v, 0) for v in results.variants])
         for i, variant in enumerate(results.variants):
             value = part.at[variant, "p95"] / scale
             if not np.isfinite(value):
                 continue
             hw = np.nan_to_num(part.at[variant, "p95_hw"] / scale)
-            x = heads.get(variant, math.nan)
-            ax.errorbar(x, value, yerr=[[min(hw, value)], [hw]], fmt=_MARKERS[i % 8],
-                        capsize=4, color=_colour(i), alpha=0.85)
+            x = heads.get(variant, math.nan) + offsets[i]
+            ax.errorbar(x, value, yerr=[[min(hw, value)], [hw]], fmt=_MARKERS[i % len(_MARKERS)],
+                        capsize=3, color=_colour(i), markerfacecolor="none", markersize=7)
             top = max(top, value + hw)
         if np.isfinite(target):
-            _target_line(ax, target / scale, f"target {_readable(target)}")
-        ax.set_xlim(0, max([*heads.values(), 1]) * 1.1)
+            _target_line(ax, target / scale)
+        ax.set_xlim(min(0.0, *(heads.get(v, 0) + offsets[i]
+                               for i, v in enumerate(results.variants))) - 1,
+                    max([*heads.values(), 1]) * 1.1)
         ax.set_ylim(0, top * 1.15 or 1)
         ax.set(xlabel="heads in the chain (all levels)", ylabel=f"p95 response ({unit})",
-               title=f"{flow} · {kind}")
-    figure.legend(handles=[Line2D([], [], color=_colour(i), marker=_MARKERS[i % 8],
-                                  linestyle="none", label=f"{v} ({heads.get(v, 0):,} heads)")
-                           for i, v in enumerate(results.variants)],
-                  loc="outside lower center", ncols=min(len(results.variants), 5))
-    figure.suptitle("Trade-off: heads recruited vs p95 response (95% CI)")
-    return figure
-
-
-@_styled
-def chain_figure(graph: nx.DiGraph, variant: str) -> Figure:
-    """Draw the chain as a tree down to the grid level, each leaf noting what lies below.
-
-    Stops one level higher when there would be more than ``MAX_LEAVES`` leaves, so a
-    big community stays readable.
-    """
-    depth = 3
-    while depth > 1 and len(_leaves(graph, depth)) > MAX_LEAVES:
-        depth -= 1
-    leaves = _leaves(graph, depth)
-    shown = [n for n, level in graph.nodes(data="level") if level <= depth]
-    y: dict[str, float] = {leaf: float(i) for i, leaf in enumerate(leaves)}
-    for node in sorted(shown, key=lambda n: -graph.nodes[n]["level"]):
-        if node not in y:
-            below = [y[c] for c in graph.successors(node) if c in y]
-            y[node] = float(np.mean(below)) if below else 0.0
-    figure = Figure(figsize=(11, max(3.0, 0.32 * len(leaves) + 1.6)), layout="constrained")
-    ax = figure.add_subplot()
-    for parent, child in graph.edges(shown):
-        if child in y:
-            ax.plot([graph.nodes[parent]["level"], graph.nodes[child]["level"]],
-                    [y[parent], y[child]], color="#bbbbbb", linewidth=0.8, zorder=1)
-    for node in shown:
-        data = graph.nodes[node]
-        ax.scatter(data["level"], y[node], s=60, color=AREA_COLOURS.get(data["area"], "grey"),
-                   zorder=2, edgecolor="white")
-        label = "dispatch" if data["kind"] == "dispatch" else node
-        if node not in leaves:
-            ax.annotate(f"{label}\n{data['households']} hh", (data["level"], y[node]),
-                        xytext=(0, 6), textcoords="offset points", ha="center", fontsize=6)
-    for leaf in leaves:
-        ax.annotate(f"{leaf} {_below(graph, leaf)}", (graph.nodes[leaf]["level"], y[leaf]),
-                    xytext=(7, 0), textcoords="offset points", va="center", fontsize=7)
-    levels = sorted({graph.nodes[n]["level"] for n in shown})
-    ax.set_xticks(levels, [graph.nodes[next(n for n in shown if graph.nodes[n]["level"] == lv)]
-                           ["level_name"] for lv in levels])
-    ax.set_xlim(-0.3, max(levels) + 2.6)
-    ax.set_ylim(len(leaves) - 0.4, -0.8)
-    ax.set_yticks([])
-    ax.spines[["left"]].set_visible(False)
-    figure.legend(handles=[Patch(color=c, label=a) for a, c in AREA_COLOURS.items()
-                           if a != "all"], loc="outside lower center", ncols=3, title="area")
-    per_level = [sum(1 for _, lv in graph.nodes(data="level") if lv == i)
-                 for i in range(1, len(LEVELS) + 1)]
-    counts = ", ".join(f"{n} {name}" if n else f"no {name} (dropped)"
-                       for n, name in zip(per_level, LEVELS, strict=True))
-    figure.suptitle(f"Chain of {variant}: heads per level {counts}; "
-                    f"{graph.nodes['dispatch']['households'] if 'dispatch' in graph else '?'} "
-                    "households (hh)")
+               title=_titled(flow, kind, target))
+    _variant_legend(figure, results.variants,
+                    labels=[f"{v} ({heads.get(v, 0):,} heads)" for v in results.variants])
+    figure.suptitle("Trade-off: heads recruited vs p95 response (95% CI; dashed line: the "
+                    "target; designs with equal heads drawn side by side)")
     return figure
 
 
@@ -368,28 +362,33 @@ def _stage_breakdown(results: Results) -> pd.DataFrame:
     return results.stage_breakdown
 
 
+def _side_by_side(values: list[float], share: float = 0.015) -> list[float]:
+    """Offsets that set apart points of (nearly) equal x: ``share`` of the range apart."""
+    step = max([*values, 1]) * share
+    offsets = [0.0] * len(values)
+    groups: list[list[int]] = []
+    for i in sorted(range(len(values)), key=lambda k: (values[k], k)):
+        if groups and values[i] - values[groups[-1][-1]] < step:
+            groups[-1].append(i)  # closer than a step to the last: same cluster
+        else:
+            groups.append([i])
+    for members in groups:
+        for rank, i in enumerate(members):
+            offsets[i] = step * (rank - (len(members) - 1) / 2)
+    return offsets
+
+
+def _stage_colour(stage: str, index: int) -> str | tuple:
+    """The stage's own colour; a stage a new flow adds takes a strong Dark2 colour."""
+    return STAGE_COLOURS.get(stage) or matplotlib.colormaps["Dark2"](index % 8)
+
+
 def _stage_rank(stage: str) -> tuple[int, str]:
     return (STAGE_ORDER.index(stage) if stage in STAGE_ORDER else len(STAGE_ORDER), stage)
 
 
-def _leaves(graph: nx.DiGraph, depth: int) -> list[str]:
-    """Nodes at or above ``depth`` with no child at or above it, in drawing (DFS) order."""
-    start = "dispatch" if "dispatch" in graph else next(iter(graph))
-    return [n for n in nx.dfs_preorder_nodes(graph, start)
-            if graph.nodes[n]["level"] <= depth
-            and not any(graph.nodes[c]["level"] <= depth for c in graph.successors(n))]
 
 
-def _below(graph: nx.DiGraph, node: str) -> str:
-    """'3 lane heads · 9 courtyard heads · 41 hh': the heads by role and households below."""
-    roles: dict[str, list[int]] = {}
-    for child in nx.descendants(graph, node):
-        data = graph.nodes[child]
-        if data["kind"] == "head":
-            roles.setdefault(data["role"], [data["level"], 0])[1] += 1
-    parts = [f"{count} {role.replace('_', ' ')}{'s' if count != 1 else ''}" for role, (_, count)
-             in sorted(roles.items(), key=lambda item: (item[1][0], item[0]))]
-    return " · ".join([*parts, f"{graph.nodes[node]['households']} hh"])
 
 
 def _panels(n: int, ncols: int = 3, panel: tuple[float, float] = (4.2, 3.2)
@@ -411,10 +410,20 @@ def _readable(minutes: float) -> str:
     return f"{minutes / scale:.3g} {unit}"
 
 
-def _target_line(ax: Axes, y: float, label: str) -> None:
-    ax.axhline(y, color="black", linestyle="--", linewidth=1)
-    ax.annotate(label, (1.0, y), xycoords=("axes fraction", "data"), ha="right", va="bottom",
-                fontsize=7, xytext=(0, 2), textcoords="offset points")
+def _target_line(ax: Axes, y: float) -> None:
+    """The target as a dashed line; its value goes in the panel title, clear of the bars."""
+    ax.axhline(y, color="black", linestyle="--", linewidth=1, zorder=3)
+
+
+def _titled(flow: str, kind: str, target: float) -> str:
+    return f"{flow} · {kind}" + (f" (target {_readable(target)})" if np.isfinite(target) else "")
+
+
+def _variant_ticks(ax: Axes, x: np.ndarray, names: list[str]) -> None:
+    """Variant names under bars, slanted when there are many so they do not overlap."""
+    many = len(names) > 3
+    ax.set_xticks(x, names, rotation=40 if many else 0, ha="right" if many else "center",
+                  rotation_mode="anchor" if many else "default")
 
 
 def _no_data(ax: Axes) -> None:
@@ -425,4 +434,7 @@ def _no_data(ax: Axes) -> None:
 
 
 def _colour(index: int) -> tuple:
-    return matplotlib.colormaps["tab10"](index % 10)
+    """tab10, then Dark2: twenty distinct colours before any repeats."""
+    if index % 18 < 10:
+        return matplotlib.colormaps["tab10"](index % 18)
+    return matplotlib.colormaps["Dark2"](index % 18 - 10)

@@ -1,33 +1,46 @@
-"""The report: one self-contained HTML page that compares the variants, and its findings.
+"""The report: one self-contained HTML page that answers the planner, then shows the evidence.
 
-``write_report(results, figures, path)`` writes the run settings, the findings, the
-comparison tables (overall and per household group), the cost of each variant, the
-conservation check and the figures, embedded as base64 data URIs: no other file,
-no script. ``findings(results)`` states the differences in plain sentences. Variants
-share random numbers within a replication, so each variant is compared with the
-reference (the first variant) through the per-replication paired differences: a
-difference is called real only when its 95% Student-t interval excludes zero.
+``write_report(results, figures, path, scenario_file)`` writes, in this order: the
+decision and the inputs behind it (:mod:`sim.report_decision`, logic in
+:mod:`sim.decision`), the paired findings, the sensitivity, the comparison tables, any
+section a flow added (:func:`add_section`), the cost of each design, the figures
+(embedded as base64 data URIs: no other file, no script), the conservation check and,
+last, the household groups. ``findings(results)`` states the differences in plain
+sentences. Variants share random numbers within a replication, so each variant is
+compared with the reference (the first variant) through the per-replication paired
+differences: a difference is called real only when its 95% Student-t interval excludes
+zero.
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from sim import metrics, tornado
+from sim import decision, metrics, tornado
 from sim.experiment import Results
+from sim.markup import CSS as _CSS
+from sim.markup import duration as _duration
+from sim.markup import e as _e
+from sim.markup import label as _label
+from sim.markup import pm as _pm
+from sim.markup import share as _share
+from sim.markup import signed as _signed
+from sim.markup import table as _table
 from sim.plots import flow_kinds, time_unit
+from sim.report_decision import decision_section, inputs_section
 from sim.scenario import LEVELS
 
 CAPTIONS = {
-    "ecdf": "Share of requests answered within a given time, per variant (pooled over "
-            "replications); the dashed line is the target.",
+    "ecdf": "Share of requests answered within a given time, per variant: the mean of the "
+            "replications' curves, with the 95% band across replications; the dashed line is "
+            "the target.",
     "p95": "p95 response time per variant, mean over replications with its 95% CI.",
     "stages": "Where the time goes: mean time per stage for answered requests.",
     "utilisation": "Head utilisation by level: the share of its staff's time over the horizon "
@@ -86,19 +99,38 @@ def compare(results: Results, flow: str, kind: str, statistic: str, variant: str
     return Comparison(float(ref.mean()), float(new.mean()), difference, half_width, len(both))
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One finding: its sentence, its (flow, kind), and what kind of statement it is."""
+
+    flow: str
+    kind: str
+    sentence: str
+    real: bool
+    group: bool = False
+
+
 def findings(results: Results) -> list[str]:
     """Plain-language findings: every variant against the first, per flow and kind.
 
     Also flags household groups that clearly wait longer than households overall.
     """
+    return [f.sentence for f in findings_detail(results)]
+
+
+def findings_detail(results: Results) -> list[Finding]:
+    """:func:`findings` with each sentence's (flow, kind), and what it states.
+
+    ``real``: a difference whose interval excludes zero; ``group``: a household group.
+    """
     variants = results.variants
     if not variants:
-        return ["Nothing was run."]
+        return [Finding("", "", "Nothing was run.", False)]
     heads, people = results.total_heads, results.total_people
-    sentences = []
+    found = []
     if len(variants) < 2:
-        sentences.append(f"Only one variant ({variants[0]}) was run: there is nothing to "
-                         "compare it with.")
+        found.append(Finding("", "", f"Only one variant ({variants[0]}) was run: there is "
+                             "nothing to compare it with.", False))
     for flow, kind in flow_kinds(results):
         label = _label(flow, kind)
         for variant in variants[1:]:
@@ -115,33 +147,56 @@ def findings(results: Results) -> list[str]:
                              f"{share.reference:.0%} to {share.value:.0%} "
                              f"({share.difference * 100:+.0f} ± {share.half_width * 100:.0f} "
                              "points).")
-            sentences.append(sentence)
-        sentences.extend(_group_sentences(results, flow, kind, label))
-    if not sentences:
-        sentences.append("No request was answered in any run: there is nothing to compare.")
-    return sentences
+            found.append(Finding(flow, kind, sentence,
+                                 p95.real or (share is not None and share.real)))
+        found.extend(Finding(flow, kind, text, True, group=True)
+                     for text in _group_sentences(results, flow, kind, label))
+    if not found:
+        found.append(Finding("", "", "No request was answered in any run: there is nothing "
+                             "to compare.", False))
+    return found
 
 
-def write_report(results: Results, figures: list[Path], path: Path) -> None:
-    """Write ``report.html`` at ``path``: one file, figures embedded, no script."""
+SectionRenderer = Callable[[Results, list[Path]], str]
+EXTRA_SECTIONS: list[SectionRenderer] = []
+"""Sections a flow adds to the report (``add_section``), placed after the comparison."""
+
+
+def add_section(render: SectionRenderer) -> None:
+    """Add a section to every report: ``render(results, figures)`` returns its HTML."""
+    if render not in EXTRA_SECTIONS:
+        EXTRA_SECTIONS.append(render)
+
+
+SECTION_ORDER = ("decision", "inputs", "findings", "sensitivity", "comparison", "costs",
+                 "figures", "conservation", "groups")
+"""The ids of the report's sections in page order (``sensitivity`` only with its block)."""
+
+
+def write_report(results: Results, figures: list[Path], path: Path,
+                 scenario_file: str | Path | None = None) -> None:
+    """Write ``report.html`` at ``path``: one file, figures embedded, no script.
+
+    It opens with the decision and the inputs behind it; ``scenario_file`` (the YAML the
+    scenario came from) supplies the inputs' source tags.
+    """
     scenario = results.scenario
     title = f"Lockdown drill: {scenario.name}"
     parts = [f"<h1>{_e(title)}</h1>"]
     if scenario.description:
         parts.append(f"<p>{_e(scenario.description)}</p>")
-    parts.append(_settings(results))
-    parts.append("<h2>Findings</h2><p class='note'>Each variant against the reference "
-                 f"<b>{_e(results.variants[0] if results.variants else '')}</b>, paired by "
-                 "replication (common random numbers); a difference is called real when "
-                 "its 95% interval excludes zero.</p>")
-    parts.append("<ul>" + "".join(f"<li>{_e(s)}</li>" for s in findings(results)) + "</ul>")
+    parts.append(decision_section(results, decision.decide_results(results)))
+    parts.append(inputs_section(results, scenario_file))
+    parts.append(_findings(results))
     parts.append(tornado.section(results, figures, _figure))
-    parts.append(_comparison(results))
-    parts.append(_groups(results))
-    parts.append(_costs(results))
-    parts.append(_conservation(results))
-    parts.append("<h2>Figures</h2>")
+    parts.append(_section("comparison", _comparison(results)))
+    parts.extend(render(results, figures) for render in EXTRA_SECTIONS)
+    parts.append(_section("costs", _costs(results)))
+    parts.append("<section id=\"figures\"><h2>Figures</h2>")
     parts.extend(_figure(Path(p)) for p in figures if not Path(p).stem.startswith("sensitivity"))
+    parts.append("</section>")
+    parts.append(_section("conservation", _conservation(results)))
+    parts.append(_section("groups", _groups(results)))
     page = ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
             + "\n".join(parts) + "</body></html>\n")
@@ -151,13 +206,34 @@ def write_report(results: Results, figures: list[Path], path: Path) -> None:
 # ---- sections ----------------------------------------------------------------------------------
 
 
-def _settings(results: Results) -> str:
-    s = results.scenario
-    rows = [("scenario", s.name), ("seed", s.seed), ("replications", s.replications),
-            ("horizon", _duration(s.horizon)), ("warm-up", _duration(s.warmup)),
-            ("clock at start", s.start), ("variants", ", ".join(results.variants))]
-    body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
-    return "<h2>Run settings</h2><table class='settings'>" + body + "</table>"
+def _section(name: str, body: str) -> str:
+    return f'<section id="{name}">{body}</section>' if body else ""
+
+
+def _findings(results: Results) -> str:
+    """``<section id="findings">``: paired findings per flow and kind, condensed."""
+    reference = results.variants[0] if results.variants else ""
+    out = ['<section id="findings"><h2>Findings</h2><p class="note">Each design against the '
+           f"reference <b>{_e(reference)}</b>, paired by replication (common random numbers); a "
+           "difference is called real when its 95% interval excludes zero. Designs with no "
+           "clear difference are folded away; household groups are at the end.</p>"]
+    detail = [f for f in findings_detail(results) if not f.group]
+    for flow, kind in dict.fromkeys((f.flow, f.kind) for f in detail):
+        part = [f for f in detail if (f.flow, f.kind) == (flow, kind)]
+        if flow:
+            out.append(f"<h3>{_e(_label(flow, kind))}</h3>")
+        real = [f.sentence for f in part if f.real]
+        other = [f.sentence for f in part if not f.real]
+        if real:
+            out.append("<ul>" + "".join(f"<li>{_e(s)}</li>" for s in real) + "</ul>")
+        if other and flow:
+            out.append(f"<details><summary>{len(other)} design(s) with no clear difference"
+                       "</summary><ul>" + "".join(f"<li>{_e(s)}</li>" for s in other)
+                       + "</ul></details>")
+        elif other:
+            out.append("<ul>" + "".join(f"<li>{_e(s)}</li>" for s in other) + "</ul>")
+    out.append("</section>")
+    return "\n".join(out)
 
 
 def _comparison(results: Results) -> str:
@@ -191,6 +267,10 @@ def _groups(results: Results) -> str:
            "group: a grid fast on average may still leave some households waiting.</p>"]
     if summary.empty:
         return out[0] + "<p class='note'>No request in any run.</p>"
+    gaps = [f.sentence for f in findings_detail(results) if f.group]
+    out.append("<ul>" + "".join(f"<li>{_e(g)}</li>" for g in gaps) + "</ul>" if gaps else
+               "<p>No household group clearly waits longer than households overall "
+               f"(by more than {MATERIAL:.0%} of the p95, beyond its interval).</p>")
     for flow, kind in flow_kinds(results):
         part = summary[(summary["flow"] == flow) & (summary["kind"] == kind)]
         if part.empty:
@@ -216,7 +296,7 @@ def _costs(results: Results) -> str:
                         for v in heads.loc[variant]),
              f"{int(heads.loc[variant].sum()):,}", f"{int(people.get(variant, 0)):,}"]
             for variant in results.variants]
-    return ("<h2>What each variant costs</h2><p class='note'>Heads per level (— : level "
+    return ("<h2>What each design costs</h2><p class='note'>Heads per level (— : level "
             "dropped) and the people staffing them.</p>"
             + _table(["variant", *LEVELS, "heads", "people"], rows))
 
@@ -304,38 +384,14 @@ def _heads_phrase(extra: int, staff: int) -> str:
     return f"with the same number of heads ({people})"
 
 
-def _label(flow: str, kind: str) -> str:
-    if flow == "supply":
-        return {"order": "supply order delivery",
-                "package": "government package delivery"}.get(kind, f"supply {kind} delivery")
-    if flow == "emergency":
-        return f"{kind} emergency response"
-    return f"{flow} {kind}"
 
 
-def _duration(minutes: float, unit: tuple[float, str] | None = None) -> str:
-    if minutes is None or not math.isfinite(minutes):
-        return "—"
-    scale, name = unit or time_unit(minutes)
-    return f"{minutes / scale:.1f} {name}"
 
 
-def _signed(minutes: float, unit: tuple[float, str]) -> str:
-    return f"{minutes / unit[0]:+.1f} {unit[1]}"
 
 
-def _pm(value: float, half_width: float, unit: tuple[float, str]) -> str:
-    if not math.isfinite(value):
-        return "—"
-    hw = f" ± {half_width / unit[0]:.1f}" if math.isfinite(half_width) else " ± —"
-    return f"{value / unit[0]:.1f}{hw}"
 
 
-def _share(value: float, half_width: float) -> str:
-    if not math.isfinite(value):
-        return "—"
-    hw = f" ± {half_width * 100:.0f}" if math.isfinite(half_width) else " ± —"
-    return f"{value * 100:.0f}%{hw}"
 
 
 def _overall_rows(results: Results) -> pd.DataFrame:
@@ -343,26 +399,3 @@ def _overall_rows(results: Results) -> pd.DataFrame:
     if summary.empty:
         return pd.DataFrame(columns=["variant", "flow", "kind"])
     return summary[summary["household_group"] == metrics.ALL]
-
-
-def _table(header: list[str], rows: list[list]) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-_CSS = """
-body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
-color:#222;line-height:1.45}
-table{border-collapse:collapse;margin:.5em 0 1.2em}
-th,td{border-bottom:1px solid #ddd;padding:.25em .7em;text-align:right}
-th:first-child,td:first-child,table.settings td{text-align:left}
-thead th{background:#f3f3f3}
-.note{color:#555;font-size:.92em}.bad{color:#b00;font-weight:bold}
-figure{margin:1.5em 0}img{max-width:100%;height:auto;border:1px solid #eee}
-figcaption{font-size:.92em;color:#444}
-"""

@@ -60,6 +60,10 @@ Window = Annotated[str, BeforeValidator(_window)]
 Clock = Annotated[str, BeforeValidator(_clock)]
 Share = Annotated[float, Field(ge=0, le=1)]
 NoTime = Fixed(value=0)
+REQUIRED_SHARE = Field(
+    0.9, ge=0, le=1,
+    description="share of requests the planner requires within target (a planner's choice; "
+                "default 0.9, the 90th-percentile convention of ambulance response standards)")
 
 
 class Strict(BaseModel):
@@ -274,6 +278,7 @@ class Packages(Strict):
 
     at: list[Minutes] = []
     target: Minutes = Field(1440.0, gt=0)
+    required_share: Share = REQUIRED_SHARE
     bags_per_household: int = Field(1, ge=1, description="bags one household's package fills")
     bulk: Bulk | None = None
 
@@ -292,6 +297,7 @@ class Supply(Strict):
     cutoffs: list[Clock] = []
     batch_per_order: Distribution = NoTime
     target: Minutes = Field(gt=0)
+    required_share: Share = REQUIRED_SHARE
     depot: Depot
     vehicles: Vehicles
     carry: Carry
@@ -345,6 +351,7 @@ class Severity(Strict):
 
     share: Share
     target: Minutes = Field(gt=0)
+    required_share: Share = REQUIRED_SHARE
     preempt: bool = False
     report: Literal["chain", "hotline", "direct"] = "chain"
     responder: Literal["ambulance", "head"] = "ambulance"

@@ -17,7 +17,7 @@ from sim.experiment import run_experiment
 from sim.output import write_results
 from sim.scenario import Scenario, load_scenario
 
-from .conftest import SMALL, background_cli, make_scenario, small_dict
+from .conftest import SMALL, background_cli, make_scenario, run_cli, small_dict
 
 REQUEST_COLUMNS = ["replication", "variant", "request_id", "flow", "kind", "household",
                    "household_group", "area", "grid", "created_min", "completed_min",
@@ -38,7 +38,7 @@ def cli_jobs(base: Path) -> dict[str, list]:
     (out / MANIFEST).write_text("{}")  # an earlier results folder: it may be replaced
     (out / "stale.txt").write_text("from an earlier run")
     (out / "old_figures" / "x.png").write_bytes(b"not a figure")
-    return {"run": [SMALL, "--out", out, "--quiet"]}
+    return {"run": [SMALL, "--out", out, "--silent"]}
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +48,20 @@ def cli(request: pytest.FixtureRequest) -> dict:
     return {"out": base / "parent" / "small_results", "run": run}
 
 
-def test_quiet_run_succeeds_silently(cli: dict) -> None:
+def test_silent_run_succeeds_silently(cli: dict) -> None:
     run = cli["run"]
     assert run.returncode == 0
     assert run.stdout == ""
     assert "Traceback" not in run.stderr
-    assert "%|" not in run.stderr, "no progress bar with --quiet"
+    assert "%|" not in run.stderr, "no progress bar with --silent"
+
+
+def test_quiet_silences_the_progress_bar_only(tmp_path: Path) -> None:
+    proc = run_cli(SMALL, "--out", tmp_path / "out", "--quiet", "--no-figures",
+                   "--replications", "1", "--jobs", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert "%|" not in proc.stderr
+    assert "recommended:" in proc.stdout and "critical emergency response" in proc.stdout
 
 
 def test_results_folder_contents(cli: dict) -> None:

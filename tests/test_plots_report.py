@@ -8,16 +8,20 @@ import re
 import struct
 from pathlib import Path
 
+import html5lib
+import matplotlib.colors
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
 import sim
-from sim import plots, report
+from sim import chainplot, plots, report, sources
 from sim.experiment import Results
 
-from .conftest import SMALL
+from .conftest import ROOT, SMALL
+
+DRILL = ROOT / "scenarios" / "drill.yaml"
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EXPECTED = ["ecdf_supply", "ecdf_emergency", "p95_by_variant", "stages_by_variant",
@@ -34,7 +38,7 @@ def written(results: Results, tmp_path_factory: pytest.TempPathFactory) -> tuple
     folder = tmp_path_factory.mktemp("out")
     figures = plots.write_figures(results, folder / "figures")
     page = folder / "report.html"
-    report.write_report(results, figures, page)
+    report.write_report(results, figures, page, SMALL)
     return figures, page
 
 
@@ -86,7 +90,7 @@ def test_chain_leaves_name_what_lies_below(results: Results,
                     if graph.nodes[c]["level_name"] == "building")
     assert f"{buildings} building head" in grid_label
     # too many leaves: the drawing stops at a higher level
-    monkeypatch.setattr(plots, "MAX_LEAVES", 1)
+    monkeypatch.setattr(chainplot, "MAX_LEAVES", 1)
     labels = texts(plots.chain_figure(graph, "five_levels"))
     assert any(t.startswith("Z0001 ") and "community head" in t for t in labels)
     assert not any(t.startswith("G0001 ") for t in labels)
@@ -98,7 +102,102 @@ def test_time_unit_switches_to_hours_beyond_three_hours() -> None:
     assert plots.time_unit(float("nan")) == (1.0, "min")
 
 
+def test_legends_sit_outside_the_curves_and_coinciding_variants_differ(results: Results) -> None:
+    figure = plots.ecdf_figure(results, "emergency")
+    assert all(ax.get_legend() is None for ax in figure.axes), "no legend over the curves"
+    assert len(figure.legends) == 1
+    styles = [(line.get_linestyle(), line.get_marker()) for line in figure.axes[0].lines
+              if line.get_label().startswith("_") and line.get_marker() not in (None, "None")]
+    assert len(styles) == len(results.variants) == len(set(styles)), styles
+    bands = [c for c in figure.axes[0].collections if c.get_paths()]
+    assert bands, "a band across replications under the lines"
+
+
+def test_ecdf_band_is_the_interval_across_replications() -> None:
+    grid = np.array([0.0, 1.0, 2.0, 3.0])
+    curves = np.array([plots._share_within(np.array([0.5, 1.5, np.nan]), grid),
+                       plots._share_within(np.array([0.5, 2.5, 2.5]), grid)])
+    assert curves.tolist() == [[0, 1 / 3, 2 / 3, 2 / 3], [0, 1 / 3, 1 / 3, 1.0]]
+    mean, low, high = plots._band(curves)
+    half = stats.t.ppf(0.975, 1) * curves.std(axis=0, ddof=1) / np.sqrt(2)
+    assert mean.tolist() == pytest.approx(curves.mean(axis=0).tolist())
+    assert high.tolist() == pytest.approx(np.clip(mean + half, 0, 1).tolist())
+    assert low.tolist() == pytest.approx(np.clip(mean - half, 0, 1).tolist())
+
+
+def test_target_labels_stay_clear_of_bar_labels(results: Results) -> None:
+    for figure in (plots.p95_figure(results), plots.tradeoff_figure(results)):
+        for ax in figure.axes:
+            assert not any("target" in t.get_text() for t in ax.texts), "target in the title"
+            if ax.get_visible() and ax.get_title():
+                assert "target" in ax.get_title()
+
+
+def test_every_stage_has_a_strong_distinct_colour() -> None:
+    colours = [matplotlib.colors.to_rgb(plots.STAGE_COLOURS[s]) for s in plots.STAGE_ORDER
+               if s != "vehicles"]  # an older name of vehicle, same colour
+    assert len(set(colours)) == len(colours)
+    for rgb in colours:  # relative luminance: nothing pale on a white page
+        assert 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2] < 0.75, rgb
+
+
+def test_utilisation_figure_stays_page_wide(written: tuple[list[Path], Path]) -> None:
+    figures, _ = written
+    path = next(p for p in figures if p.stem == "utilisation_by_level")
+    assert png_size(path)[0] <= plots.UTILISATION_WIDTH * plots.DPI + 1
+
+
 # ---- report ------------------------------------------------------------------------------------
+
+
+def test_report_is_valid_html_and_opens_with_the_decision(
+        results: Results, written: tuple[list[Path], Path]) -> None:
+    _, page = written
+    text = page.read_text(encoding="utf-8")
+    html5lib.HTMLParser(strict=True).parse(text)  # raises on any parse error
+    ids = re.findall(r'<section id="([a-z]+)">', text)
+    assert ids == [s for s in report.SECTION_ORDER if s in ids]
+    assert ids[:3] == ["decision", "inputs", "findings"] and ids[-1] == "groups"
+    assert {"comparison", "figures", "conservation"} <= set(ids)
+    assert text.index('<section id="decision">') < text.index("<figure")
+    assert text.index('<section id="decision">') < text.index("<h3>supply order delivery")
+    decision = text[text.index('<section id="decision">'):text.index('<section id="inputs">')]
+    for variant in results.variants:
+        assert variant in decision
+    assert "Censored at the horizon" in decision
+
+
+def test_a_flow_adds_its_own_section_by_one_call(results: Results, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(report, "EXTRA_SECTIONS", [])
+    report.add_section(lambda res, figs: f'<section id="notices"><h2>{len(figs)}</h2></section>')
+    report.write_report(results, [], tmp_path / "r.html")
+    text = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert text.index('id="comparison"') < text.index('id="notices"') < text.index('id="costs"')
+
+
+def test_inputs_carry_the_source_tags_of_the_scenario_file() -> None:
+    scenario = sim.load_scenario(DRILL)
+    found = {i.path: i for i in sources.inputs(scenario, DRILL)}
+    assert found["emergency.ambulances.count"].value == 2
+    assert "assumption" in found["emergency.ambulances.count"].tags
+    assert found["heads.floor.staff"].tags == ("sourced",)
+    assert found["emergency.severities.critical.target"].tags == ("derived",)
+    assert "planner's choice" in found["emergency.severities.critical.required_share"].note
+    untagged = [path for path, item in found.items() if not item.tags]
+    assert not untagged, "every deciding number of the drill is tagged"
+    changed = sim.override(scenario, {"emergency.ambulances.count": 4})
+    item = {i.path: i for i in sources.inputs(changed, DRILL)}["emergency.ambulances.count"]
+    assert (item.value, item.tags) == (4, ("set for this run",))
+    assert all(not i.tags and not i.note for i in sources.inputs(scenario))
+
+
+def test_comments_are_read_key_by_key() -> None:
+    assert sources._inline('a: "x # not a comment"  # a note') == "a note"
+    assert sources._inline("note: the planner's choice  # a note") == "a note"
+    assert sources._inline("url: a#b") == ""
+    assert sources.tags("share assumption; target derived from reports") == (
+        "derived", "assumption")
 
 
 def test_report_is_one_self_contained_file(results: Results,
