@@ -22,6 +22,7 @@ from sim import chain as chains
 from sim.crews import Crews
 from sim.demand import HouseholdTable, incidents, package_times, stream, supply_orders
 from sim.flows.emergency import EmergencyFlow
+from sim.flows.notice import NoticeFlow
 from sim.flows.supply import SupplyFlow
 from sim.heads import Station, daily_windows, off_duty
 from sim.log import BooksRow, EventLog, RequestRow, StageRow
@@ -112,6 +113,7 @@ class Drill:
         self.supply = SupplyFlow(site, supply_orders(scenario, table, replication),
                                  package_times(scenario, table, replication))
         self.emergency = EmergencyFlow(site, incidents(scenario, table, replication))
+        self.extra_flows = [NoticeFlow(site)] if scenario.notice is not None else []
         self._schedule_off_duty()
 
     # ---- geometry -------------------------------------------------------------------------
@@ -147,6 +149,8 @@ class Drill:
         """Start every flow's processes (call once, before stepping the environment)."""
         self.supply.start()
         self.emergency.start()
+        for flow in self.extra_flows:
+            flow.start()
 
     def run(self) -> RunRecords:
         """Run to the horizon and return the records."""
@@ -202,6 +206,8 @@ class Drill:
         for (name, _), count in zip(self.emergency.severities, kinds, strict=True):
             if count:
                 counts[("emergency", name)] = int(count)
+        for flow in self.extra_flows:
+            counts.update(flow.arrivals())
         return counts
 
     # ---- building ---------------------------------------------------------------------------

@@ -54,6 +54,7 @@ def _write_all(results: Results, folder: Path, figures: bool) -> None:
         del tables["requests.csv"]
     if results.sensitivity is not None:
         tables["sensitivity.csv"] = results.sensitivity
+    tables.update({f"{name}.csv": table for name, table in results.flow_tables.items()})
     for name, table in tables.items():
         write_csv(table, folder / name)
     (folder / "summary.json").write_text(summary_json(results), encoding="utf-8")

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim import metrics, tornado
+from sim import metrics, report_flows, tornado
 from sim.experiment import Results
 from sim.plots import flow_kinds, time_unit
 from sim.scenario import LEVELS
@@ -36,6 +36,7 @@ CAPTIONS = {
     "chain": "The chain drawn down to the grid level, each grid annotated with the heads "
              "and households below it.",
     "sensitivity": tornado.CAPTION,
+    **report_flows.CAPTIONS,
 }
 
 MATERIAL = 0.05
@@ -139,6 +140,7 @@ def write_report(results: Results, figures: list[Path], path: Path) -> None:
     parts.append(_comparison(results))
     parts.append(_groups(results))
     parts.append(_costs(results))
+    parts.append(report_flows.section(results))  # notices (sim/report_flows.py)
     parts.append(_conservation(results))
     parts.append("<h2>Figures</h2>")
     parts.extend(_figure(Path(p)) for p in figures if not Path(p).stem.startswith("sensitivity"))

@@ -28,6 +28,7 @@ from sim.distributions import Distribution, Fixed, Minutes, shorthand
 from sim.errors import ScenarioError, describe, one_line
 from sim.names import MAX_NAME, NAME_PATTERN, folder_name
 from sim.overrides import check as check_overrides
+from sim.scenario_flows import HeadLoss, Notice
 from sim.units import parse_clock, parse_window
 from sim.yamlload import load_yaml
 
@@ -416,6 +417,7 @@ class Variant(Strict):
     overrides: dict[str, Any] = Field(
         {}, alias="set",
         description="scenario keys by dotted path, e.g. emergency.ambulances.count: 4")
+    lose_heads: list[HeadLoss] = Field([], description="heads taken away for a while")
 
     @model_validator(mode="after")
     def _consistent(self) -> Variant:
@@ -484,6 +486,7 @@ class Scenario(Strict):
     helpers: Helpers = Helpers()
     supply: Supply
     emergency: Emergency
+    notice: Notice | None = Field(None, description="notices down the chain; none = off")
     variants: list[Variant] = [Variant(name="as_built")]
     sensitivity: Sensitivity | None = None
 

@@ -1,0 +1,52 @@
+"""Figures of the flows that reach every household (see :mod:`sim.coverage`).
+
+``figures(results)`` lists (name, draw) pairs for :func:`sim.plots.write_figures`:
+the notice coverage curve, one line per variant, when the scenario issues notices.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+
+from sim.experiment import Results
+
+
+def figures(results: Results) -> list[tuple[str, Callable[[], Figure]]]:
+    """The flow figures this run has data for, in a fixed order."""
+    found = []
+    if "coverage_curve" in results.flow_tables:
+        found.append(("coverage_notice", functools.partial(coverage_figure, results)))
+    return found
+
+
+def coverage_figure(results: Results) -> Figure:
+    """Share of households knowing a notice against minutes since issue, per variant."""
+    curve = results.flow_tables["coverage_curve"]
+    target = results.scenario.notice.target
+    figure = Figure(figsize=(7.0, 4.2), layout="constrained")
+    ax = figure.subplots()
+    scale, unit = (60.0, "h") if curve["minutes_after_issue"].max() > 180 else (1.0, "min")
+    colours = matplotlib.colormaps["tab10"]
+    for i, variant in enumerate(results.variants):
+        part = curve[curve["variant"] == variant]
+        if not part.empty:
+            ax.step(part["minutes_after_issue"].to_numpy() / scale,
+                    part["known_share"].to_numpy(), where="post", color=colours(i % 10),
+                    label=variant)
+    ax.axvline(target / scale, color="black", linestyle="--", linewidth=1,
+               label=f"target {target / scale:.3g} {unit}")
+    for share in (0.5, 0.9):
+        ax.axhline(share, color="grey", linewidth=0.6, linestyle=":")
+    ax.set(ylim=(0, 1.02), xlim=(0, float(np.max(curve["minutes_after_issue"])) / scale),
+           xlabel=f"time since the notice was issued ({unit})",
+           ylabel="share of households who know")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title("Notices: share of households who know, by time since issue\n"
+                 f"(every issue pooled, mean of {results.scenario.replications} replications)",
+                 fontsize=9)
+    return figure

@@ -1,0 +1,98 @@
+"""Scenario sections of the flows beyond supply and emergencies, and losses of heads.
+
+Every section here is optional and off by default, so a scenario without these keys
+runs exactly as before: ``notice`` (notices passed down the chain, with feedback
+climbing back), and a variant's ``lose_heads`` (heads taken away for a while, their
+work taken by a backup). :mod:`sim.scenario` only imports these models.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sim.distributions import Distribution, Fixed, Minutes
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
+
+Level = Literal["zone", "community", "grid", "building", "floor"]
+NoTime = Fixed(value=0)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
+                              allow_inf_nan=False)
+
+
+class Chat(_Strict):
+    """Heads at ``levels`` post to a group chat instead of telling each member in turn."""
+
+    levels: list[Level] = Field(min_length=1)
+    post: Distribution = Field(NoTime, description="write and post the notice, once")
+    read: Distribution = Field(description="from the post to a member reading it")
+
+
+class Feedback(_Strict):
+    """A share of the households reply; the reply climbs to the community head."""
+
+    share: float = Field(ge=0, le=1)
+    delay: Distribution = Field(NoTime, description="from knowing to sending the reply")
+    target: Minutes = Field(240.0, gt=0)
+
+
+class Notice(_Strict):
+    """Notices issued at the top of the chain and passed down to every household."""
+
+    at: list[Minutes] = Field(min_length=1, description="issue times (model time)")
+    target: Minutes = Field(120.0, gt=0, description="every household should know by then")
+    tell: Distribution = Field(description="tell one child head or household (phone or word)")
+    knock: Distribution = Field(NoTime, description="at the door of an offline household, "
+                                                    "beside the walk there and back")
+    chat: Chat | None = None
+    feedback: Feedback | None = None
+
+
+Backup = Literal["deputy", "sibling", "parent", "helper"]
+
+
+class HeadLoss(_Strict):
+    """Heads of one level taken away for a while (isolated, ill, exhausted).
+
+    Scheduled: a ``share`` of the level's heads is away from ``from`` to ``until``.
+    Random: each head of the level is lost at ``rate_per_day`` (a Poisson rate per
+    head-day) for ``duration`` each time. ``backup`` takes their new work meanwhile:
+    a ``deputy`` (one person standing in), a ``sibling`` head under the same parent,
+    the ``parent`` head, or the grid's ``helper`` pool (a deputy where there is none).
+    """
+
+    level: Level
+    share: float = Field(0.0, ge=0, le=1)
+    start: Minutes = Field(0.0, ge=0, alias="from")
+    until: Minutes | None = Field(None, gt=0, description="none = to the horizon")
+    rate_per_day: float = Field(0.0, ge=0)
+    duration: Distribution = Field(NoTime, description="of each random loss")
+    backup: Backup = "deputy"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> HeadLoss:
+        if self.until is not None and self.until <= self.start:
+            raise ValueError("lose_heads: until must come after from")
+        if self.share == 0 and self.rate_per_day == 0:
+            raise ValueError("lose_heads: give a share, a rate_per_day, or both")
+        if self.rate_per_day > 0 and isinstance(self.duration, Fixed) \
+                and self.duration.value == 0:
+            raise ValueError("lose_heads: random losses need a duration")
+        return self
+
+
+def flow_targets(scenario: Scenario) -> dict[tuple[str, str], float]:
+    """Target minutes per (flow, kind) of the flows defined here that the scenario turns on."""
+    found: dict[tuple[str, str], float] = {}
+    notice = scenario.notice
+    if notice is not None:
+        found[("notice", "notice")] = notice.target
+        if notice.feedback is not None:
+            found[("feedback", "reply")] = notice.feedback.target
+    return found
