@@ -26,8 +26,9 @@ from sim.flows.notice import NoticeFlow
 from sim.flows.supply import SupplyFlow
 from sim.heads import Station, daily_windows, off_duty
 from sim.log import BooksRow, EventLog, RequestRow, StageRow
-from sim.scenario import LEVELS, Scenario
-from sim.site import Household, Site
+from sim.losses import Losses
+from sim.scenario import LEVELS, Scenario, Variant
+from sim.site import Household, Site, links
 
 
 @dataclass
@@ -114,6 +115,12 @@ class Drill:
                                  package_times(scenario, table, replication))
         self.emergency = EmergencyFlow(site, incidents(scenario, table, replication))
         self.extra_flows = [NoticeFlow(site)] if scenario.notice is not None else []
+        lost = self._variant_spec().lose_heads if self._variant_spec() else []
+        self.off_windows: dict[Station, list[tuple[float, float]]] = {}
+        self.losses = (Losses(self.env, scenario, lost, list(self.stations.values()),
+                              links(self.households), self.crews, replication,
+                              self.off_windows, self.off_duty_priority)
+                       if lost else None)
         self._schedule_off_duty()
 
     # ---- geometry -------------------------------------------------------------------------
@@ -147,6 +154,8 @@ class Drill:
 
     def start(self) -> None:
         """Start every flow's processes (call once, before stepping the environment)."""
+        if self.losses is not None:
+            self.losses.start()
         self.supply.start()
         self.emergency.start()
         for flow in self.extra_flows:
@@ -187,6 +196,8 @@ class Drill:
                                       station.tasks, busy, busy / (station.capacity * horizon),
                                       station.max_queue))
         resources.extend(self.emergency.resource_rows(horizon))
+        if self.losses is not None:
+            resources.extend(self.losses.resource_rows(horizon))
         return RunRecords(self.replication, self.variant, requests, self.log.stages, heads,
                           resources, extra={"arrivals": self.arrivals()})
 
@@ -211,6 +222,13 @@ class Drill:
         return counts
 
     # ---- building ---------------------------------------------------------------------------
+
+    def _variant_spec(self) -> Variant | None:
+        """The variant this drill runs, if the scenario lists it."""
+        try:
+            return self.scenario.variant(self.variant)
+        except KeyError:
+            return None
 
     def _households(self) -> list[Household]:
         groups = {name: g for g, name in enumerate(self.group_names)}
@@ -238,6 +256,7 @@ class Drill:
                     if mine not in intervals:
                         intervals[mine] = daily_windows(mine, self.start_clock, horizon)
                     off_duty(self.env, station, intervals[mine], self.off_duty_priority)
+                    self.off_windows[station] = intervals[mine]
         for pool, params in self.crews.pools:
             if params.off_duty:
                 mine = params.off_duty_windows

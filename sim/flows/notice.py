@@ -29,6 +29,7 @@ import simpy
 from sim.demand import Draws, stream
 from sim.heads import Station, serve
 from sim.scenario import LEVELS
+from sim.site import links
 
 if TYPE_CHECKING:
     from sim.site import Site
@@ -49,18 +50,8 @@ class NoticeFlow:
         self.priority = site.supply_priority - 0.5
         households = site.households
         n = len(households)
-        self.children: dict[Station, list[Station]] = {}
-        self.members: dict[Station, list[int]] = {}
-        tops: dict[Station, None] = {}
-        for household in households:
-            path = household.path
-            tops[path[-1]] = None
-            self.members.setdefault(path[0], []).append(household.index)
-            for child, parent in zip(path, path[1:], strict=False):
-                kids = self.children.setdefault(parent, [])
-                if child not in kids:
-                    kids.append(child)
-        self.tops = list(tops)
+        chain = links(households)
+        self.children, self.members, self.tops = chain.children, chain.members, chain.tops
         self.offline = np.array(
             [g.offline for g in scenario.households.groups.values()] + [False])[
             [h.group for h in households]] if n else np.zeros(0, dtype=bool)
