@@ -95,7 +95,7 @@ def run_one(scenario: Scenario, variant: str, replication: int,
     records.extra["per_replication"] = metrics.replication_metrics(requests, scenario)
     records.extra["conservation"] = metrics.conservation([records], requests)
     records.extra["stage_totals"] = metrics.stage_totals(records, scenario, requests)
-    records.extra["flow_tables"] = coverage.per_run(requests, scenario)
+    records.extra["flow_tables"] = coverage.per_run(records, requests, scenario)
     if not keep_stages:
         records.stages = []
     if not keep_requests:

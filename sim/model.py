@@ -24,6 +24,7 @@ from sim.demand import HouseholdTable, incidents, package_times, stream, supply_
 from sim.flows.emergency import EmergencyFlow
 from sim.flows.notice import NoticeFlow
 from sim.flows.supply import SupplyFlow
+from sim.flows.testing import TestingFlow
 from sim.heads import Station, daily_windows, off_duty
 from sim.log import BooksRow, EventLog, RequestRow, StageRow
 from sim.losses import Losses
@@ -114,7 +115,11 @@ class Drill:
         self.supply = SupplyFlow(site, supply_orders(scenario, table, replication),
                                  package_times(scenario, table, replication))
         self.emergency = EmergencyFlow(site, incidents(scenario, table, replication))
-        self.extra_flows = [NoticeFlow(site)] if scenario.notice is not None else []
+        self.extra_flows: list[NoticeFlow | TestingFlow] = []
+        if scenario.notice is not None:
+            self.extra_flows.append(NoticeFlow(site))
+        if scenario.testing is not None:
+            self.extra_flows.append(TestingFlow(site))
         lost = self._variant_spec().lose_heads if self._variant_spec() else []
         self.off_windows: dict[Station, list[tuple[float, float]]] = {}
         self.losses = (Losses(self.env, scenario, lost, list(self.stations.values()),
@@ -198,8 +203,13 @@ class Drill:
         resources.extend(self.emergency.resource_rows(horizon))
         if self.losses is not None:
             resources.extend(self.losses.resource_rows(horizon))
+        extra: dict = {"arrivals": self.arrivals()}
+        for flow in self.extra_flows:
+            resources.extend(flow.resource_rows(horizon))
+            if isinstance(flow, TestingFlow):
+                extra["testing"] = {"waits": flow.waits, "queue": flow.queue_trace}
         return RunRecords(self.replication, self.variant, requests, self.log.stages, heads,
-                          resources, extra={"arrivals": self.arrivals()})
+                          resources, extra=extra)
 
     def arrivals(self) -> dict[tuple[str, str], int]:
         """How many requests the demand holds per (flow, kind): the log must account for all."""
@@ -235,7 +245,7 @@ class Drill:
         stations = self.stations
         return [Household(data["index"], node, groups[data["group"]], data["x_m"], data["floor"],
                           data["area"], grid, tuple(stations[h] for h in path),
-                          data.get("lift"))
+                          data.get("lift"), data["people"])
                 for node, data, path, grid in chains.household_table(self.graph)]
 
     def _schedule_off_duty(self) -> None:

@@ -28,7 +28,7 @@ from sim.distributions import Distribution, Fixed, Minutes, shorthand
 from sim.errors import ScenarioError, describe, one_line
 from sim.names import MAX_NAME, NAME_PATTERN, folder_name
 from sim.overrides import check as check_overrides
-from sim.scenario_flows import HeadLoss, Notice
+from sim.scenario_flows import HeadLoss, Notice, Testing
 from sim.units import parse_clock, parse_window
 from sim.yamlload import load_yaml
 
@@ -487,6 +487,7 @@ class Scenario(Strict):
     supply: Supply
     emergency: Emergency
     notice: Notice | None = Field(None, description="notices down the chain; none = off")
+    testing: Testing | None = Field(None, description="testing rounds; none = off")
     variants: list[Variant] = [Variant(name="as_built")]
     sensitivity: Sensitivity | None = None
 

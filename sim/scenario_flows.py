@@ -2,8 +2,9 @@
 
 Every section here is optional and off by default, so a scenario without these keys
 runs exactly as before: ``notice`` (notices passed down the chain, with feedback
-climbing back), and a variant's ``lose_heads`` (heads taken away for a while, their
-work taken by a backup). :mod:`sim.scenario` only imports these models.
+climbing back), ``testing`` (rounds of testing at sampling points, make-up tests),
+and a variant's ``lose_heads`` (heads taken away for a while, their work taken by a
+backup). :mod:`sim.scenario` only imports these models.
 """
 
 from __future__ import annotations
@@ -54,6 +55,32 @@ class Notice(_Strict):
     feedback: Feedback | None = None
 
 
+class Makeup(_Strict):
+    """Households absent or uninformed at the call: phoned, then tested at the door."""
+
+    back: Distribution = Field(NoTime, description="from the round's start to the household "
+                                                   "being home and reachable again")
+    phone: Distribution = Field(NoTime, description="the point's head phones one of them")
+    visit: Distribution = Field(NoTime, description="at the door, beside the walk and samples")
+    target: Minutes = Field(1440.0, gt=0)
+
+
+class Testing(_Strict):
+    """Rounds of all-resident testing at sampling points, and make-up tests."""
+
+    at: list[Minutes] = Field(min_length=1, description="round start times (model time)")
+    target: Minutes = Field(1440.0, gt=0, description="a household tested within the round")
+    point_level: Level = Field("grid", description="one sampling point per head of this level")
+    tables: int = Field(ge=1, description="sampling tables per point")
+    sample: Distribution = Field(description="one person at a table")
+    batch: int = Field(ge=1, description="households called at once")
+    call: Distribution = Field(NoTime, description="the point's head calls one batch")
+    call_ahead: int = Field(0, ge=0, description="call the next batch when this many "
+                                                 "households of the last still wait for a table")
+    absent: float = Field(0.0, ge=0, le=1, description="share absent or uninformed at the call")
+    makeup: Makeup | None = Field(None, description="none: the absent stay untested")
+
+
 Backup = Literal["deputy", "sibling", "parent", "helper"]
 
 
@@ -95,4 +122,9 @@ def flow_targets(scenario: Scenario) -> dict[tuple[str, str], float]:
         found[("notice", "notice")] = notice.target
         if notice.feedback is not None:
             found[("feedback", "reply")] = notice.feedback.target
+    testing = scenario.testing
+    if testing is not None:
+        found[("testing", "round")] = testing.target
+        if testing.makeup is not None:
+            found[("testing", "makeup")] = testing.makeup.target
     return found

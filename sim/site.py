@@ -34,6 +34,7 @@ class Household:
     grid: str  # the grid head above (or the nearest head above, if grids are dropped)
     path: tuple[Station, ...]  # heads above, nearest first
     lift: tuple[float, float, int] | None = None  # wait, min per floor, bags a ride
+    people: float = 1.0  # the area's mean household size
 
 
 WalkMinutes = Callable[..., float]

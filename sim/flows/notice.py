@@ -100,6 +100,10 @@ class NoticeFlow:
             counts[(FEEDBACK, REPLY)] = replies
         return counts
 
+    def resource_rows(self, horizon: float) -> list:
+        """No resources of its own: notices use the heads."""
+        return []
+
     def _replies_due(self) -> int:
         """Replies due before the horizon, read off the notice requests' completion times."""
         if self.params.feedback is None:
