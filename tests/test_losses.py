@@ -15,6 +15,7 @@ from sim.scenario_flows import HeadLoss
 
 from .conftest import make_scenario, small_dict
 from .test_flows_notice import NOTICE
+from .test_flows_testing import TESTING
 
 HELPERS = {"grid": {"count": 2, "does": ["carry", "door"]}}
 
@@ -23,6 +24,7 @@ def loss_dict(*losses: dict, notice: bool = True, day_jobs: bool = True) -> dict
     data = small_dict()
     if notice:
         data["notice"] = dict(NOTICE)
+        data["testing"] = dict(TESTING)
     if not day_jobs:
         data["heads"]["floor"].pop("day_job")
     data["variants"] = [{"name": "lossy", "lose_heads": list(losses)}]
@@ -48,7 +50,7 @@ def test_every_request_accounted_for_under_losses(level: str, backup: str) -> No
     assert drill.losses is not None and drill.losses.periods
     table = conservation([records])
     assert table["balanced"].all()
-    assert {"supply", "emergency", "notice", "feedback"} <= set(table["flow"])
+    assert {"supply", "emergency", "notice", "feedback", "testing"} <= set(table["flow"])
 
 
 def test_lost_heads_do_no_work() -> None:

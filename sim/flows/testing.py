@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import simpy
 
-from sim.demand import Draws, stream
+from sim.demand import stream
 from sim.heads import Station, serve
 from sim.log import MISSED_ROUND, BooksRow
 
@@ -67,7 +67,7 @@ class TestingFlow:
             self.back = makeup.back.sample(rng, r * n).reshape(r, n)
             self.visit = makeup.visit.sample(rng, r * n).reshape(r, n)
             self.phone = makeup.phone.sample(rng, r * n).reshape(r, n)
-        self.call = Draws(params.call, rng)  # per batch, in event order
+        self.call = params.call.sample(rng, r * n).reshape(r, n)  # a batch: its first's
         self.requests: list[list[int]] = []
         self.waits: list[tuple[int, str, float]] = []  # (round, point, minutes queued)
         self.queue_trace: list[tuple[str, float, int]] = []  # (point, time, queue length)
@@ -124,7 +124,7 @@ class TestingFlow:
         for first in range(0, len(members), params.batch):
             batch = members[first:first + params.batch]
             granted = yield from serve(env, head, self.priority, False,
-                                       ((self.call(), None),))
+                                       ((self.call[k, batch[0]], None),))
             present = [hh for hh in batch if not self.absent[k, hh]]
             for hh in batch:
                 if hh in present:
