@@ -1,7 +1,9 @@
 """Figures of the flows that reach every household (see :mod:`sim.coverage`).
 
 ``figures(results)`` lists (name, draw) pairs for :func:`sim.plots.write_figures`:
-the notice coverage curve, one line per variant, when the scenario issues notices.
+the notice coverage curve, one line per variant, when the scenario issues notices;
+the longest queue at each testing point over time, one panel per variant, when it
+runs testing rounds.
 """
 
 from __future__ import annotations
@@ -21,7 +23,30 @@ def figures(results: Results) -> list[tuple[str, Callable[[], Figure]]]:
     found = []
     if "coverage_curve" in results.flow_tables:
         found.append(("coverage_notice", functools.partial(coverage_figure, results)))
+    if "testing_queue" in results.flow_tables:
+        found.append(("testing_queue", functools.partial(queue_figure, results)))
     return found
+
+
+def queue_figure(results: Results) -> Figure:
+    """Longest queue per 10 minutes at each sampling point, per variant (first replication)."""
+    queue = results.flow_tables["testing_queue"]
+    variants = [v for v in results.variants if (queue["variant"] == v).any()]
+    cols = min(len(variants), 3)
+    rows = -(-len(variants) // cols)
+    figure = Figure(figsize=(4.2 * cols + 0.5, 3.0 * rows + 0.6), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(rows, cols, squeeze=False).ravel())
+    for ax in axes[len(variants):]:
+        ax.set_visible(False)
+    for ax, variant in zip(axes, variants, strict=False):
+        part = queue[queue["variant"] == variant]
+        for point, line in part.groupby("point", sort=True):
+            ax.step(line["time_min"].to_numpy() / 60.0, line["queue"].to_numpy(), where="post",
+                    linewidth=0.8, alpha=0.6, label=point)
+        ax.set(title=variant, xlabel="model time (h)", ylabel="households queuing")
+    figure.suptitle("Testing rounds: longest queue at each sampling point per 10 minutes "
+                    "(first replication; one line per point)", fontsize=9)
+    return figure
 
 
 def coverage_figure(results: Results) -> Figure:

@@ -1,9 +1,11 @@
-"""The report's paragraph on the flows that reach every household (:mod:`sim.coverage`).
+"""The report's paragraphs on the flows that reach every household (:mod:`sim.coverage`).
 
-``section(results)`` returns an HTML fragment (empty when the scenario issues no
-notice): per variant, the minutes until 50, 90 and 100% of the households knew each
+``section(results)`` returns an HTML fragment (empty when both flows are off):
+notices, per variant, the minutes until 50, 90 and 100% of the households knew each
 notice, with 95% half-widths across replications, and the share that knew by the
-horizon; ``CAPTIONS`` words the figures of :mod:`sim.plots_flows`.
+horizon; testing rounds, per variant and round, the round's duration, the share
+tested within it, waits against the 30-minute norm, make-ups and households never
+tested. ``CAPTIONS`` words the figures of :mod:`sim.plots_flows`.
 """
 
 from __future__ import annotations
@@ -14,13 +16,41 @@ import math
 from sim.experiment import Results
 
 CAPTIONS = {
+    "testing": "Testing: the longest queue at each sampling point per 10 minutes during the "
+               "rounds (first replication, one panel per variant).",
     "coverage": "Notices: share of households who know, against time since issue, per variant "
                 "(every issue pooled, mean over replications); the dashed line is the target.",
 }
 
 
 def section(results: Results) -> str:
-    """The notices paragraph and table, or an empty string."""
+    """The notices and testing paragraphs with their tables, or an empty string."""
+    return _notices(results) + _testing(results)
+
+
+def _testing(results: Results) -> str:
+    table = results.flow_tables.get("testing")
+    if table is None or table.empty:
+        return ""
+    head = ["variant", "round", "households", "round lasted (min)", "tested in round",
+            "mean wait (min)", "worst point mean wait (min)", "make-ups done (min)",
+            "never tested"]
+    body = [[r.variant, r.round, r.households,
+             _ci(r.round_duration_min, r.round_duration_min_hw),
+             f"{r.tested_in_round_share:.1%}", _ci(r.wait_mean_min, r.wait_mean_min_hw),
+             _ci(r.worst_point_wait_min, r.worst_point_wait_min_hw),
+             _ci(r.makeup_done_min, r.makeup_done_min_hw), f"{r.never_tested:.1f}"]
+            for r in table.itertuples()]
+    text = ("Each round, every sampling point's head calls its households in batches; they "
+            "walk to the point and queue for a table. Published norms: a queue of at most 30 "
+            "minutes and a round within 24 hours. Means over replications ± 95% half-width; "
+            "make-ups done = from the round's start to the last make-up test ('never' when "
+            "some were still untested at the horizon). Per round and replication: "
+            "testing.csv; queues: testing_queue.csv.")
+    return f"<h2>Testing rounds</h2><p>{_e(text)}</p>{_html_table(head, body)}"
+
+
+def _notices(results: Results) -> str:
     coverage = results.flow_tables.get("coverage")
     if coverage is None or coverage.empty:
         return ""
@@ -36,16 +66,20 @@ def section(results: Results) -> str:
                      + ("" if row.replications_all_knew == row.replications
                         else f" ({row.replications_all_knew}/{row.replications} runs)"),
                      f"{row.known_share:.1%}"])
-    table = ("<table><thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in head)
-             + "</tr></thead><tbody>"
-             + "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in r) + "</tr>" for r in body)
-             + "</tbody></table>")
+    table = _html_table(head, body)
     text = (f"Each notice is issued at the top and passed down head by head. Minutes from issue "
             f"until a share of the households knew, mean over replications ± 95% half-width; "
             f"the target is {target:g} min. A 100% column with a run count means some runs "
             "left households uninformed at the horizon (those runs are left out of its mean). "
             "Per household group: coverage.csv.")
     return f"<h2>Notices</h2><p>{_e(text)}</p>{table}"
+
+
+def _html_table(head: list[str], body: list[list]) -> str:
+    return ("<table><thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in head)
+            + "</tr></thead><tbody>"
+            + "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in r) + "</tr>" for r in body)
+            + "</tbody></table>")
 
 
 def _ci(mean: float, half: float) -> str:
