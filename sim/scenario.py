@@ -28,7 +28,7 @@ from sim.distributions import Distribution, Fixed, Minutes, shorthand
 from sim.errors import ScenarioError, describe, one_line
 from sim.names import MAX_NAME, NAME_PATTERN, folder_name
 from sim.overrides import check as check_overrides
-from sim.scenario_flows import HeadLoss, Notice, Testing
+from sim.scenario_flows import Gate, HeadLoss, Notice, Testing
 from sim.units import parse_clock, parse_window
 from sim.yamlload import load_yaml
 
@@ -347,7 +347,7 @@ class Severity(Strict):
     share: Share
     target: Minutes = Field(gt=0)
     preempt: bool = False
-    report: Literal["chain", "hotline", "direct"] = "chain"
+    report: Literal["chain", "hotline", "skip_level", "direct"] = "chain"
     responder: Literal["ambulance", "head"] = "ambulance"
     attend: Distribution = NoTime
     patience: Minutes | None = Field(None, gt=0)
@@ -397,6 +397,8 @@ class Emergency(Strict):
     severities: dict[str, Severity] = Field(min_length=1)
     dispatch: Dispatch
     ambulances: Ambulances
+    gate: Gate | None = Field(None, description="sealed gates opened by a head; none = "
+                                                "the nearest head opens the way")
 
     @field_validator("severities")
     @classmethod

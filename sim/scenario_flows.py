@@ -81,6 +81,22 @@ class Testing(_Strict):
     makeup: Makeup | None = Field(None, description="none: the absent stay untested")
 
 
+class Gate(_Strict):
+    """Sealed compound gates that only a head can open, for the ambulance.
+
+    The ``opener`` (the household's head at that level, or the nearest above) walks
+    to the gate and unlocks it once told of the case: through the chain (``chain``,
+    ``skip_level``), at once (``direct``), or, for a case called straight into the
+    hotline with no head told, only when the crew at the gate reaches the head
+    (``reach_head`` after the ambulance arrives).
+    """
+
+    opener: Level = "grid"
+    unlock: Distribution = Field(NoTime, description="open the lock and the barrier")
+    reach_head: Distribution = Field(NoTime, description="crew at the gate until the head "
+                                                         "answers (hotline cases only)")
+
+
 Backup = Literal["deputy", "sibling", "parent", "helper"]
 
 
