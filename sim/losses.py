@@ -77,13 +77,15 @@ class Losses:
         return sum(s.capacity * (b - a) for s, p in self.periods.items() for a, b, _ in p)
 
     def resource_rows(self, horizon: float) -> list[BooksRow]:
-        """Books of the deputies, and one row of the heads lost (periods, minutes away)."""
+        """One row for the deputies together, one for the heads lost (periods, minutes away)."""
         rows = []
-        for deputy in self.deputies.values():
-            busy = deputy.busy_at(horizon)
-            rows.append(BooksRow(deputy.name, "beside", "deputy", "all", 0, deputy.capacity,
-                                 deputy.tasks, busy, busy / (deputy.capacity * horizon),
-                                 deputy.max_queue))
+        if self.deputies:
+            deputies = list(self.deputies.values())
+            busy = sum(d.busy_at(horizon) for d in deputies)
+            rows.append(BooksRow("deputies", "beside", "deputy", "all", 0, len(deputies),
+                                 sum(d.tasks for d in deputies), busy,
+                                 busy / (len(deputies) * horizon),
+                                 max(d.max_queue for d in deputies)))
         if self.periods:
             periods = sum(len(p) for p in self.periods.values())
             rows.append(BooksRow("heads_lost", "beside", "lost", "all", 0, len(self.periods),

@@ -144,3 +144,19 @@ def flow_targets(scenario: Scenario) -> dict[tuple[str, str], float]:
         if testing.makeup is not None:
             found[("testing", "makeup")] = testing.makeup.target
     return found
+
+
+def flow_requests(scenario: Scenario, households: float) -> float:
+    """Expected requests per run of the flows defined here (for the size estimate)."""
+    requests = 0.0
+    notice = scenario.notice
+    if notice is not None:
+        issues = sum(1 for at in notice.at if at < scenario.horizon)
+        share = notice.feedback.share if notice.feedback is not None else 0.0
+        requests += households * issues * (1 + share)
+    testing = scenario.testing
+    if testing is not None:
+        rounds = sum(1 for at in testing.at if at < scenario.horizon)
+        makeup = testing.absent if testing.makeup is not None else 0.0
+        requests += households * rounds * (1 + makeup)
+    return requests
