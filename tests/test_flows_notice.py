@@ -93,7 +93,7 @@ def test_coverage_quantiles_read_off_the_times() -> None:
         "variant": "v", "replication": 0, "flow": "notice", "kind": "notice",
         "household_group": "general", "created_min": 120.0,
         "response_min": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, np.nan]})
-    tables = coverage.per_run(rows, scenario)
+    tables = coverage.per_run(RunRecords(0, "v", [], [], [], []), rows, scenario)
     row = tables["coverage"].query("household_group == 'all'").iloc[0]
     assert (row["t50_min"], row["t90_min"]) == (5.0, 9.0)
     assert np.isnan(row["t100_min"])
