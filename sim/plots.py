@@ -58,7 +58,7 @@ def write_figures(results: Results, folder: Path) -> list[Path]:
         ("tradeoff", functools.partial(tradeoff_figure, results)),
         *((f"chain_{name}", functools.partial(chain_figure, results.chains[name], name))
           for name in results.variants),
-        *plots_flows.figures(results),  # notices, testing, losses (sim/plots_flows.py)
+        *plots_flows.figures(results),  # notices and testing (sim/plots_flows.py)
     ]
     if results.sensitivity is not None:
         from sim import tornado
