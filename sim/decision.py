@@ -19,6 +19,7 @@ import pandas as pd
 
 from sim import metrics
 from sim.scenario import LEVELS, Scenario
+from sim.scenario_flows import flow_required_shares
 
 MET, NOT_MET, UNSURE = "met", "not met", "can't tell"
 TABLE_COLUMNS = ["variant", "flow", "kind", "target_min", "required_share", "within_target",
@@ -106,7 +107,7 @@ def required_shares(scenario: Scenario) -> dict[tuple[str, str], float]:
              ("supply", "package"): scenario.supply.packages.required_share}
     for name, severity in scenario.emergency.severities.items():
         found[("emergency", name)] = severity.required_share
-    return found
+    return found | flow_required_shares(scenario)  # notices, testing (sim/scenario_flows.py)
 
 
 def goals(scenario: Scenario) -> list[Goal]:

@@ -19,7 +19,7 @@ from sim.scenario import LEVELS, Scenario
 
 STREAMS = (
     "supply", "emergency", "supply_times", "emergency_times", "operations", "staffing", "packages",
-    "bulk", "background", "hotline",
+    "bulk", "background", "hotline", "notice", "losses", "testing", "gates",
 )
 """Named streams; appending new names keeps existing streams unchanged."""
 

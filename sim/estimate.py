@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sim.errors import ScenarioError
 from sim.scenario import LEVELS, Scenario
+from sim.scenario_flows import flow_requests
 
 EVENTS_PER_REQUEST = 12
 BYTES_PER_REQUEST = 4096
@@ -83,6 +84,7 @@ def estimate(scenario: Scenario, variants: int | None = None) -> Estimate:
         groups = [g.emergency_rate_factor for g in scenario.households.groups.values()]
         factor = max([1.0, *groups])
         requests += people / 1000 * emergency.per_1000_people_per_day * factor * days
+    requests += flow_requests(scenario, households)  # notices, testing (sim/scenario_flows.py)
     grids = households / scenario.layout.households_per_grid
     heads = {"zone": grids, "community": grids, "grid": grids, "building": units,
              "floor": sub_units}

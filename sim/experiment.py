@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +24,7 @@ import networkx as nx
 import pandas as pd
 from tqdm.auto import tqdm
 
-from sim import metrics
+from sim import coverage, metrics
 from sim import sensitivity as sens
 from sim.chain import build_chain, chain_for_variant, cost_table, layout_key
 from sim.errors import NoRequestsError
@@ -59,6 +59,7 @@ class Results:
     costs: pd.DataFrame
     kept_requests: bool = True
     sensitivity: pd.DataFrame | None = None
+    flow_tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # sim/coverage.py
 
     @property
     def variants(self) -> list[str]:
@@ -132,6 +133,7 @@ def run_one(scenario: Scenario, variant: str, replication: int,
     records.extra["per_replication"] = metrics.replication_metrics(requests, scenario)
     records.extra["conservation"] = metrics.conservation([records], requests)
     records.extra["stage_totals"] = metrics.stage_totals(records, scenario, requests)
+    records.extra["flow_tables"] = coverage.per_run(records, requests, scenario)
     if not keep_stages:
         records.stages = []
     if not keep_requests:
@@ -239,6 +241,7 @@ def gather(scenario: Scenario, runs: list[RunRecords], names: Sequence[str],
         summary=metrics.summarise(per_replication, names, scenario.replications),
         costs=costs,
         kept_requests=kept_requests,
+        flow_tables=coverage.gather([run.extra["flow_tables"] for run in runs], names),
     )
 
 

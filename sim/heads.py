@@ -69,6 +69,7 @@ class Station:
         self.max_queue = 0
         self.off_priority: float | None = None  # set when the station has off-duty windows
         self.lift: tuple[float, float, int] | None = None  # its building's lifts, if any
+        self.away: Station | None = None  # while the head is lost: who takes new work
 
     @property
     def count(self) -> int:
@@ -178,8 +179,11 @@ def serve(
 
     Use as ``granted = yield from serve(...)``; ``on_grant`` is called with that time
     too. Time lost to pre-emption waits is part of the task; the busy minutes count
-    only the work done.
+    only the work done. Work for a head who is away (:mod:`sim.losses`) goes to the
+    backup; a step cut short, or a task still waiting, when the head is lost moves too.
     """
+    if station.away is not None:
+        station = stand_in(station)
     station.tasks += 1
     granted = -1.0
     index = 0
@@ -214,6 +218,10 @@ def serve(
                 worked = env.now - start
                 station.busy_min += worked
                 remaining -= worked
+            if station.away is not None:  # the head is lost: the backup takes the task
+                station = stand_in(station)
+                station.tasks += 1
+                key = None
 
 
 class _SharedTask:
@@ -265,6 +273,8 @@ def serve_shared(
 def _share(env: simpy.Environment, station: Station, priority: float, preempt: bool,
            task: _SharedTask) -> Generator[simpy.Event, object, None]:
     """One person's part in a shared task (see :func:`serve_shared`)."""
+    if station.away is not None:
+        station = stand_in(station)
     steps = task.steps
     key = None
     index = -1  # the step in hand, if any
@@ -314,6 +324,23 @@ def _share(env: simpy.Environment, station: Station, priority: float, preempt: b
                 worked = env.now - start
                 station.busy_min += worked
                 remaining -= worked
+            if station.away is not None:  # the head is lost: the backup takes the part
+                task.waiting.pop(request, None)
+                station = stand_in(station)
+                key = None
+
+
+def stand_in(station: Station) -> Station:
+    """Who does the work of ``station`` now: itself, or its backup's stand-in while away.
+
+    Follows backups who are away themselves; a loop of absent heads ends at the last
+    one reached, whose work then waits for its return.
+    """
+    seen = {station}
+    while station.away is not None and station.away not in seen:
+        station = station.away
+        seen.add(station)
+    return station
 
 
 def _withdraw(task: _SharedTask) -> None:

@@ -15,7 +15,8 @@ COMPLETED = "completed"
 OUT_OF_STOCK = "out_of_stock"
 NO_AMBULANCE = "no_ambulance_in_time"
 NO_ANSWER = "hotline_not_answered"
-ABANDON_REASONS = frozenset({OUT_OF_STOCK, NO_AMBULANCE, NO_ANSWER})
+MISSED_ROUND = "missed_round"  # absent or uninformed at a testing round (sim/flows/testing.py)
+ABANDON_REASONS = frozenset({OUT_OF_STOCK, NO_AMBULANCE, NO_ANSWER, MISSED_ROUND})
 """Every reason a request may be given up for; any other status breaks conservation."""
 
 

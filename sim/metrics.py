@@ -19,6 +19,7 @@ from scipy import stats
 from sim.log import ABANDON_REASONS, COMPLETED, IN_FLIGHT
 from sim.model import HEAD_COLUMNS, REQUEST_COLUMNS, STAGE_COLUMNS, RunRecords
 from sim.scenario import Scenario
+from sim.scenario_flows import flow_targets
 
 KEYS = ["variant", "replication"]
 GROUP_KEYS = ["variant", "flow", "kind", "household_group"]
@@ -85,6 +86,7 @@ def targets(scenario: Scenario) -> dict[tuple[str, str], float]:
              ("supply", "package"): scenario.supply.packages.target}
     for name, severity in scenario.emergency.severities.items():
         found[("emergency", name)] = severity.target
+    found.update(flow_targets(scenario))  # notices, feedback, testing (sim/scenario_flows.py)
     return found
 
 

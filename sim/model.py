@@ -22,11 +22,14 @@ from sim import chain as chains
 from sim.crews import Crews
 from sim.demand import HouseholdTable, incidents, package_times, stream, supply_orders
 from sim.flows.emergency import EmergencyFlow
+from sim.flows.notice import NoticeFlow
 from sim.flows.supply import SupplyFlow
+from sim.flows.testing import TestingFlow
 from sim.heads import Station, daily_windows, off_duty
 from sim.log import BooksRow, EventLog, RequestRow, StageRow
-from sim.scenario import LEVELS, Scenario
-from sim.site import Household, Site
+from sim.losses import Losses
+from sim.scenario import LEVELS, Scenario, Variant
+from sim.site import Household, Site, links
 
 
 @dataclass
@@ -112,6 +115,17 @@ class Drill:
         self.supply = SupplyFlow(site, supply_orders(scenario, table, replication),
                                  package_times(scenario, table, replication))
         self.emergency = EmergencyFlow(site, incidents(scenario, table, replication))
+        self.extra_flows: list[NoticeFlow | TestingFlow] = []
+        if scenario.notice is not None:
+            self.extra_flows.append(NoticeFlow(site))
+        if scenario.testing is not None:
+            self.extra_flows.append(TestingFlow(site))
+        lost = self._variant_spec().lose_heads if self._variant_spec() else []
+        self.off_windows: dict[Station, list[tuple[float, float]]] = {}
+        self.losses = (Losses(self.env, scenario, lost, list(self.stations.values()),
+                              links(self.households), self.crews, replication,
+                              self.off_windows, self.off_duty_priority)
+                       if lost else None)
         self._schedule_off_duty()
 
     # ---- geometry -------------------------------------------------------------------------
@@ -145,8 +159,12 @@ class Drill:
 
     def start(self) -> None:
         """Start every flow's processes (call once, before stepping the environment)."""
+        if self.losses is not None:
+            self.losses.start()
         self.supply.start()
         self.emergency.start()
+        for flow in self.extra_flows:
+            flow.start()
 
     def run(self) -> RunRecords:
         """Run to the horizon and return the records."""
@@ -183,8 +201,15 @@ class Drill:
                                       station.tasks, busy, busy / (station.capacity * horizon),
                                       station.max_queue))
         resources.extend(self.emergency.resource_rows(horizon))
+        if self.losses is not None:
+            resources.extend(self.losses.resource_rows(horizon))
+        extra: dict = {"arrivals": self.arrivals()}
+        for flow in self.extra_flows:
+            resources.extend(flow.resource_rows(horizon))
+            if isinstance(flow, TestingFlow):
+                extra["testing"] = {"waits": flow.waits, "queue": flow.queue_trace}
         return RunRecords(self.replication, self.variant, requests, self.log.stages, heads,
-                          resources, extra={"arrivals": self.arrivals()})
+                          resources, extra=extra)
 
     def arrivals(self) -> dict[tuple[str, str], int]:
         """How many requests the demand holds per (flow, kind): the log must account for all."""
@@ -202,16 +227,25 @@ class Drill:
         for (name, _), count in zip(self.emergency.severities, kinds, strict=True):
             if count:
                 counts[("emergency", name)] = int(count)
+        for flow in self.extra_flows:
+            counts.update(flow.arrivals())
         return counts
 
     # ---- building ---------------------------------------------------------------------------
+
+    def _variant_spec(self) -> Variant | None:
+        """The variant this drill runs, if the scenario lists it."""
+        try:
+            return self.scenario.variant(self.variant)
+        except KeyError:
+            return None
 
     def _households(self) -> list[Household]:
         groups = {name: g for g, name in enumerate(self.group_names)}
         stations = self.stations
         return [Household(data["index"], node, groups[data["group"]], data["x_m"], data["floor"],
                           data["area"], grid, tuple(stations[h] for h in path),
-                          data.get("lift"))
+                          data.get("lift"), data["people"])
                 for node, data, path, grid in chains.household_table(self.graph)]
 
     def _schedule_off_duty(self) -> None:
@@ -232,6 +266,7 @@ class Drill:
                     if mine not in intervals:
                         intervals[mine] = daily_windows(mine, self.start_clock, horizon)
                     off_duty(self.env, station, intervals[mine], self.off_duty_priority)
+                    self.off_windows[station] = intervals[mine]
         for pool, params in self.crews.pools:
             if params.off_duty:
                 mine = params.off_duty_windows

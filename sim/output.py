@@ -57,6 +57,7 @@ def _write_all(results: Results, folder: Path, figures: bool, format: str,  # no
         del tables["requests"]
     if results.sensitivity is not None:
         tables["sensitivity"] = results.sensitivity
+    tables.update(results.flow_tables)
     for stem, table in tables.items():
         write_table(table, folder, stem, format)
     (folder / "summary.json").write_text(summary_json(results), encoding="utf-8")

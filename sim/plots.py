@@ -24,7 +24,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from scipy import stats
 
-from sim import metrics
+from sim import metrics, plots_flows
 from sim.chainplot import chain_figure
 from sim.experiment import Results
 from sim.scenario import LEVELS
@@ -68,6 +68,7 @@ def write_figures(results: Results, folder: Path) -> list[Path]:
         ("tradeoff", functools.partial(tradeoff_figure, results)),
         *((f"chain_{name}", functools.partial(chain_figure, results.chains[name], name))
           for name in results.variants),
+        *plots_flows.figures(results),  # notices and testing (sim/plots_flows.py)
     ]
     if results.sensitivity is not None:
         from sim import tornado

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim import decision, metrics, tornado
+from sim import decision, metrics, report_flows, tornado
 from sim.experiment import Results
 from sim.markup import CSS as _CSS
 from sim.markup import duration as _duration
@@ -49,6 +49,7 @@ CAPTIONS = {
     "chain": "The chain drawn down to the grid level, each grid annotated with the heads "
              "and households below it.",
     "sensitivity": tornado.CAPTION,
+    **report_flows.CAPTIONS,
 }
 
 MATERIAL = 0.05
@@ -168,8 +169,11 @@ def add_section(render: SectionRenderer) -> None:
         EXTRA_SECTIONS.append(render)
 
 
-SECTION_ORDER = ("decision", "inputs", "findings", "sensitivity", "comparison", "costs",
-                 "figures", "conservation", "groups")
+add_section(report_flows.notices)  # the flows' own sections (sim/report_flows.py)
+add_section(report_flows.testing)
+
+SECTION_ORDER = ("decision", "inputs", "findings", "sensitivity", "comparison", "notices",
+                 "testing", "costs", "figures", "conservation", "groups")
 """The ids of the report's sections in page order (``sensitivity`` only with its block)."""
 
 

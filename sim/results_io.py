@@ -122,8 +122,13 @@ def load(folder: str | Path) -> Results:
     kept = tables["requests"] is not None
     if not kept:
         tables["requests"] = pd.DataFrame(columns=["variant", "replication", "created_min"])
+    from sim.coverage import FLOW_TABLES
+
+    flow_tables = {stem: table for stem in FLOW_TABLES
+                   if (table := read_table(folder, stem)) is not None}
     results = Results(scenario=scenario, chains=chains, kept_requests=kept,
-                      sensitivity=read_table(folder, "sensitivity"), **tables)
+                      sensitivity=read_table(folder, "sensitivity"), flow_tables=flow_tables,
+                      **tables)
     return tidy(results)
 
 

@@ -28,6 +28,7 @@ from sim.distributions import Distribution, Fixed, Minutes, shorthand
 from sim.errors import ScenarioError, describe, one_line
 from sim.names import MAX_NAME, NAME_PATTERN, folder_name
 from sim.overrides import check as check_overrides
+from sim.scenario_flows import REQUIRED_SHARE, Gate, HeadLoss, Notice, Testing
 from sim.units import parse_clock, parse_window
 from sim.yamlload import load_yaml
 
@@ -60,10 +61,6 @@ Window = Annotated[str, BeforeValidator(_window)]
 Clock = Annotated[str, BeforeValidator(_clock)]
 Share = Annotated[float, Field(ge=0, le=1)]
 NoTime = Fixed(value=0)
-REQUIRED_SHARE = Field(
-    0.9, ge=0, le=1,
-    description="share of requests the planner requires within target (a planner's choice; "
-                "default 0.9, the 90th-percentile convention of ambulance response standards)")
 
 
 class Strict(BaseModel):
@@ -353,7 +350,7 @@ class Severity(Strict):
     target: Minutes = Field(gt=0)
     required_share: Share = REQUIRED_SHARE
     preempt: bool = False
-    report: Literal["chain", "hotline", "direct"] = "chain"
+    report: Literal["chain", "hotline", "skip_level", "direct"] = "chain"
     responder: Literal["ambulance", "head"] = "ambulance"
     attend: Distribution = NoTime
     patience: Minutes | None = Field(None, gt=0)
@@ -403,6 +400,8 @@ class Emergency(Strict):
     severities: dict[str, Severity] = Field(min_length=1)
     dispatch: Dispatch
     ambulances: Ambulances
+    gate: Gate | None = Field(None, description="sealed gates opened by a head; none = "
+                                                "the nearest head opens the way")
 
     @field_validator("severities")
     @classmethod
@@ -423,6 +422,7 @@ class Variant(Strict):
     overrides: dict[str, Any] = Field(
         {}, alias="set",
         description="scenario keys by dotted path, e.g. emergency.ambulances.count: 4")
+    lose_heads: list[HeadLoss] = Field([], description="heads taken away for a while")
 
     @model_validator(mode="after")
     def _consistent(self) -> Variant:
@@ -491,6 +491,8 @@ class Scenario(Strict):
     helpers: Helpers = Helpers()
     supply: Supply
     emergency: Emergency
+    notice: Notice | None = Field(None, description="notices down the chain; none = off")
+    testing: Testing | None = Field(None, description="testing rounds; none = off")
     variants: list[Variant] = [Variant(name="as_built")]
     sensitivity: Sensitivity | None = None
 

@@ -34,6 +34,7 @@ class Household:
     grid: str  # the grid head above (or the nearest head above, if grids are dropped)
     path: tuple[Station, ...]  # heads above, nearest first
     lift: tuple[float, float, int] | None = None  # wait, min per floor, bags a ride
+    people: float = 1.0  # the area's mean household size
 
 
 WalkMinutes = Callable[..., float]
@@ -61,3 +62,30 @@ class Site:
     walk_min: WalkMinutes
     paths_up_to: Callable[[str], list[tuple[Station, ...]]]
     """Per household: its heads from the nearest up to the first at a level or above."""
+
+
+@dataclass(frozen=True)
+class Links:
+    """The chain as the households' paths draw it, in household order."""
+
+    parent: dict[Station, Station]
+    children: dict[Station, list[Station]]  # child heads
+    members: dict[Station, list[int]]  # households whose nearest head it is
+    tops: list[Station]
+
+
+def links(households: list[Household]) -> Links:
+    """Parents, child heads, households and top heads of the chain, from the paths."""
+    parent: dict[Station, Station] = {}
+    children: dict[Station, list[Station]] = {}
+    members: dict[Station, list[int]] = {}
+    tops: dict[Station, None] = {}
+    for household in households:
+        path = household.path
+        tops[path[-1]] = None
+        members.setdefault(path[0], []).append(household.index)
+        for child, above in zip(path, path[1:], strict=False):
+            if child not in parent:
+                parent[child] = above
+                children.setdefault(above, []).append(child)
+    return Links(parent, children, members, list(tops))

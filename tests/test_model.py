@@ -96,7 +96,8 @@ def test_stage_kinds_by_flow() -> None:
 
 
 def stressed() -> dict:
-    """small.yaml with scarce stock (no restock), impatient emergencies and callers: abandonment."""
+    """small.yaml with scarce stock (no restock), impatient emergencies and callers, and a
+    testing round some households miss: every reason for abandonment."""
     data = small_dict()
     depot = data["supply"]["depot"]
     depot["stock"] = 25
@@ -106,6 +107,8 @@ def stressed() -> dict:
     data["emergency"]["severities"]["urgent"]["patience"] = "30min"
     data["emergency"]["dispatch"]["handle"] = {"dist": "exponential", "mean": "20min"}
     data["emergency"]["dispatch"]["redial"] = {"patience": "1min", "delay": "2min", "attempts": 2}
+    data["testing"] = {"at": ["25h"], "tables": 1, "sample": "0.5min", "batch": 10,
+                       "absent": 0.2}  # households missing the round: missed_round
     return data
 
 

@@ -11,6 +11,13 @@ the way, and the crew walks from the gate to the door. Response = incident to he
 at the door. Severities listed first have priority at every head; those with
 ``preempt`` interrupt lower-priority work and reach off-duty heads.
 
+Escalation: ``report: skip_level`` calls the hotline straight away while the heads
+are told in parallel, up the chain to the report level (their time is spent, off the
+case's path). Sealed gates (``gate``): the ``opener`` head walks to the gate and
+unlocks it only once told of the case (through the chain, in parallel, at once for
+``direct``; for a ``hotline`` case with no head told, only when the crew at the gate
+reaches the head), and the ambulance waits for it there.
+
 Calls take a hotline seat (callers may hang up and redial) and, with
 ``ambulances.background``, share the fleet with calls from the rest of the district
 (:mod:`sim.flows.fleet`).
@@ -23,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import simpy
 
-from sim.demand import Arrivals, background_calls
+from sim.demand import Arrivals, background_calls, stream
 from sim.flows import feed
 from sim.flows.fleet import Hotline, OutsideCalls
 from sim.heads import Station, serve
@@ -33,6 +40,7 @@ if TYPE_CHECKING:
     from sim.site import Household, Site
 
 GATE_X_M, GATE_FLOOR = 0.0, 1
+AT_GATE = "at_gate"  # the opener learns of a hotline case when the crew at the gate calls
 
 
 class EmergencyFlow:
@@ -53,6 +61,12 @@ class EmergencyFlow:
         self.background = OutsideCalls(self.env, site.ambulances, self.hotline,
                                        background_calls(scenario, replication),
                                        [s.patience for _, s in self.severities])
+        self.gate = gate = self.params.gate
+        if gate is not None:
+            self.openers = [path[-1] for path in site.paths_up_to(gate.opener)]
+            rng = stream(scenario.seed, replication, "gates")
+            self.unlock = gate.unlock.sample(rng, len(arrivals))
+            self.reach = gate.reach_head.sample(rng, len(arrivals))
 
     def start(self) -> None:
         """Start the incident stream (and the district's outside calls)."""
@@ -92,8 +106,15 @@ class EmergencyFlow:
         if contact > 0:
             yield env.timeout(contact)
             log.stage(rid, "contact", household.node, 6, env.now)
+        offline = self.offline[household.group]
         by_chain = severity.report == "chain" or (
-            severity.report == "hotline" and self.offline[household.group])
+            severity.report in ("hotline", "skip_level") and offline)
+        told: simpy.Event | str | None = None  # when the gate's opener knows; None: by dispatch
+        if severity.report == "skip_level" and not offline:
+            told = env.event()
+            env.process(self._tell_heads(i, hh, kind, severity.preempt, told))
+        elif severity.report == "hotline" and not offline:
+            told = AT_GATE
         if by_chain:
             relay = self.arrivals.relay[i]
             for station in self.up[hh]:
@@ -108,10 +129,22 @@ class EmergencyFlow:
             log.hop(rid, "attend", nearest.name, nearest.level, granted, env.now)
             log.complete(rid, env.now)
             return
-        yield from self._ambulance(i, rid, kind, household, nearest)
+        yield from self._ambulance(i, rid, kind, household, nearest, told)
 
-    def _ambulance(self, i: int, rid: int, kind: int, household: Household,
-                   nearest: Station) -> Generator[simpy.Event, object, None]:
+    def _tell_heads(self, i: int, hh: int, kind: int, preempt: bool,
+                    told: simpy.Event) -> Generator[simpy.Event, object, None]:
+        """Skip-level: the heads are told up the chain while the hotline handles the case."""
+        relay = self.arrivals.relay[i]
+        opener = self.openers[hh] if self.gate is not None else None
+        for station in self.up[hh]:
+            yield from serve(self.env, station, kind, preempt, ((relay[station.level - 1], None),))
+            if station is opener:
+                told.succeed()
+        if not told.triggered:
+            told.succeed()
+
+    def _ambulance(self, i: int, rid: int, kind: int, household: Household, nearest: Station,
+                   told: simpy.Event | str | None = None) -> Generator[simpy.Event, object, None]:
         env, log, site = self.env, self.log, self.site
         severity = self.severities[kind][1]
         times = self.arrivals.times
@@ -139,14 +172,23 @@ class EmergencyFlow:
         log.stage(rid, "queue", fleet.name, 0, env.now)
         assigned = request.working = env.now  # busy from assignment until free again
 
-        walk_to_gate = site.walk_min(nearest.x_m, nearest.floor, GATE_X_M, GATE_FLOOR,
-                                     nearest.lift)
-        head_at_gate = env.process(self._open_way(nearest, kind, severity.preempt, walk_to_gate))
+        opener = nearest if self.gate is None else self.openers[household.index]
+        walk_to_gate = site.walk_min(opener.x_m, opener.floor, GATE_X_M, GATE_FLOOR,
+                                     opener.lift)
+        arrived = env.event() if self.gate is not None else None
+        if self.gate is None:
+            head_at_gate = env.process(self._open_way(nearest, kind, severity.preempt,
+                                                      walk_to_gate))
+        else:
+            head_at_gate = env.process(self._open_gate(i, opener, kind, severity.preempt,
+                                                       walk_to_gate, told, arrived))
         yield env.timeout(times["to_gate"][i])
         log.stage(rid, "travel", fleet.name, 0, env.now)
+        if arrived is not None:
+            arrived.succeed()
         if not head_at_gate.triggered:
             yield head_at_gate
-            log.stage(rid, "gate", nearest.name, nearest.level, env.now)
+            log.stage(rid, "gate", opener.name, opener.level, env.now)
         yield env.timeout(site.walk_min(GATE_X_M, GATE_FLOOR, household.x_m, household.floor,
                                          household.lift))
         log.stage(rid, "walk", fleet.name, 0, env.now)
@@ -159,3 +201,14 @@ class EmergencyFlow:
     def _open_way(self, head: Station, kind: int, preempt: bool,
                   walk: float) -> Generator[simpy.Event, object, None]:
         yield from serve(self.env, head, kind, preempt, ((walk, None),))
+
+    def _open_gate(self, i: int, head: Station, kind: int, preempt: bool, walk: float,
+                   told: simpy.Event | str | None,
+                   arrived: simpy.Event | None) -> Generator[simpy.Event, object, None]:
+        """A sealed gate: the opener walks there and unlocks it once told of the case."""
+        if told == AT_GATE:
+            yield arrived
+            yield self.env.timeout(self.reach[i])
+        elif told is not None:
+            yield told
+        yield from serve(self.env, head, kind, preempt, ((walk + self.unlock[i], None),))
