@@ -95,9 +95,9 @@ def run_one(scenario: Scenario, variant: str, replication: int,
     records.extra["conservation"] = metrics.conservation([records], requests)
     records.extra["stage_totals"] = metrics.stage_totals(records, scenario, requests)
     if not keep_stages:
-        records.stages = []
+        records.stages = records.stages.iloc[:0]
     if not keep_requests:
-        records.requests = []
+        records.requests = records.requests.iloc[:0]
     return records
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 from scipy import stats
 
 from sim.log import ABANDON_REASONS, COMPLETED, IN_FLIGHT
@@ -28,9 +29,18 @@ ALL = "all"
 
 
 def requests_frame(runs: Iterable[RunRecords]) -> pd.DataFrame:
-    """One row per request, with its response time (completed requests only)."""
-    frames = [_frame(run, run.requests, REQUEST_COLUMNS) for run in runs]
-    table = pd.concat(frames, ignore_index=True) if frames else _empty(REQUEST_COLUMNS)
+    """One row per request, with its response time (completed requests only).
+
+    Labels come back as plain strings (object columns), as the analysts' tables had them.
+    """
+    frames = [_keyed(run, run.requests) for run in runs if len(run.requests)]
+    if frames:
+        table = pd.concat(frames, ignore_index=True)
+        for name, column in table.items():
+            if isinstance(column.dtype, pd.CategoricalDtype):
+                table[name] = column.astype(object)
+    else:
+        table = _empty(REQUEST_COLUMNS)
     table["response_min"] = np.where(table["status"] == COMPLETED,
                                      table["completed_min"] - table["created_min"], np.nan)
     order = [*KEYS, "request_id", "flow", "kind", "household", "household_group", "area", "grid",
@@ -39,9 +49,22 @@ def requests_frame(runs: Iterable[RunRecords]) -> pd.DataFrame:
 
 
 def stages_frame(runs: Iterable[RunRecords]) -> pd.DataFrame:
-    """One row per stage of a request (hop by hop)."""
-    frames = [_frame(run, run.stages, STAGE_COLUMNS) for run in runs if run.stages]
-    return pd.concat(frames, ignore_index=True) if frames else _empty((*KEYS, *STAGE_COLUMNS))
+    """One row per stage of a request (hop by hop).
+
+    ``variant``, ``stage`` and ``node`` are categorical, so millions of rows stay compact.
+    """
+    frames = [_keyed(run, run.stages) for run in runs if len(run.stages)]
+    if not frames:
+        return _empty((*KEYS, *STAGE_COLUMNS))
+    columns = {}
+    for name in frames[0].columns:
+        parts = [frame[name] for frame in frames]
+        if isinstance(parts[0].dtype, pd.CategoricalDtype) or name == "variant":
+            columns[name] = union_categoricals(
+                [pd.Categorical(part) for part in parts], sort_categories=False)
+        else:
+            columns[name] = np.concatenate([part.to_numpy() for part in parts])
+    return pd.DataFrame(columns)
 
 
 def heads_frame(runs: Iterable[RunRecords], beside: bool = False) -> pd.DataFrame:
@@ -61,9 +84,19 @@ def stage_totals(run: RunRecords, scenario: Scenario,
         requests = requests_frame([run])
     counted = requests[(requests["status"] == COMPLETED)
                        & (requests["created_min"] >= scenario.warmup)]
-    stages = pd.DataFrame(run.stages, columns=STAGE_COLUMNS)
-    stages = stages.merge(counted[["request_id", "flow", "kind"]], on="request_id")
-    stages["minutes"] = stages["end_min"] - stages["start_min"]
+    # Request ids are positions in the run's request table: look the stages' requests up.
+    ids = requests["request_id"].to_numpy()
+    position = np.full(int(ids.max()) + 1 if len(ids) else 0, -1, dtype=np.int64)
+    position[counted["request_id"].to_numpy()] = np.arange(len(counted))
+    log = run.stages
+    at = position[log["request_id"].to_numpy()] if len(log) else np.zeros(0, np.int64)
+    kept = at >= 0
+    at = at[kept]
+    stages = pd.DataFrame({
+        "flow": counted["flow"].to_numpy(dtype=object)[at],
+        "kind": counted["kind"].to_numpy(dtype=object)[at],
+        "stage": log["stage"].to_numpy(dtype=object)[kept],
+        "minutes": (log["end_min"].to_numpy() - log["start_min"].to_numpy())[kept]})
     totals = stages.groupby(["flow", "kind", "stage"], sort=True)["minutes"].sum().reset_index()
     counts = counted.groupby(["flow", "kind"]).size().rename("requests").reset_index()
     totals = totals.merge(counts, on=["flow", "kind"])
@@ -210,6 +243,14 @@ def _statistics(part: pd.DataFrame, target: float, horizon: float) -> dict:
     else:
         result["within_target"] = np.nan
     return result
+
+
+def _keyed(run: RunRecords, table: pd.DataFrame) -> pd.DataFrame:
+    """A run's table with its variant and replication in front."""
+    table = table.copy(deep=False)
+    table.insert(0, "replication", run.replication)
+    table.insert(0, "variant", run.variant)
+    return table
 
 
 def _frame(run: RunRecords, rows: list[tuple], columns: Sequence[str]) -> pd.DataFrame:
