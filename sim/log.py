@@ -98,12 +98,14 @@ class _Requests:
 class EventLog:
     """Requests (id = position) and stage records of one replication, as columns."""
 
-    __slots__ = ("names", "_code", "_flow", "_kind", "_household", "_created", "_completed",
+    __slots__ = ("names", "_code", "places", "_place", "_flow", "_kind", "_household", "_created", "_completed",
                  "_status", "_cursor", "_pending", "_chunks")
 
     def __init__(self) -> None:
-        self.names: list[str] = []  # every label (flow, kind, status, stage, node) by code
+        self.names: list[str] = []  # request labels (flow, kind, status) by code
         self._code: dict[str, int] = {}
+        self.places: list[str] = []  # stage names and nodes by code (a city has 100,000s)
+        self._place: dict[str, int] = {}
         self._flow, self._kind, self._status = array("h"), array("h"), array("h")
         self._household = array("i")
         self._created, self._completed = array("d"), array("d")
@@ -114,7 +116,7 @@ class EventLog:
         self.code(COMPLETED)
 
     def code(self, label: str) -> int:
-        """The small integer standing for ``label`` in this log."""
+        """The small integer standing for a request label (flow, kind, status) in this log."""
         found = self._code.get(label)
         if found is None:
             found = self._code[label] = len(self.names)
@@ -206,7 +208,7 @@ class EventLog:
     def stage_table(self) -> pd.DataFrame:
         """The stage rows as a compact frame (``stage`` and ``node`` categorical)."""
         self._pack()
-        names = pd.Index(self.names, dtype=object)
+        names = pd.Index(self.places, dtype=object)
         if self._chunks:
             rid, stage, node, level, start, end = (np.concatenate(c) for c in zip(*self._chunks,
                                                                                   strict=True))
@@ -228,7 +230,13 @@ class EventLog:
         rows = self._pending
         if not rows:
             return
-        code, lookup = self.code, self._code
+        places, lookup = self.places, self._place
+
+        def code(place: str) -> int:
+            lookup[place] = len(places)
+            places.append(place)
+            return lookup[place]
+
         rid, stage, node, level, start, end = zip(*rows, strict=True)
         self._chunks.append((
             np.array(rid, dtype=np.int32),
@@ -241,7 +249,7 @@ class EventLog:
 
 
 def labels_categorical(codes: np.ndarray, names: pd.Index) -> pd.Categorical:
-    """Codes into the log's labels (:attr:`EventLog.names`) as a categorical of the labels used."""
+    """Codes into a log's labels (``names``) as a categorical of the labels used."""
     used = np.unique(codes)
     remap = np.full(len(names), -1, dtype=np.int32)
     remap[used] = np.arange(len(used), dtype=np.int32)

@@ -56,3 +56,14 @@ def test_an_empty_log_gives_empty_tables() -> None:
     log = EventLog()
     assert len(log.requests) == 0 and len(log.stage_table()) == 0
     assert list(log.stage_table().columns) == list(event_log.StageRow._fields)
+
+
+def test_a_district_of_nodes_fits_the_codes() -> None:
+    log = EventLog()
+    rid = log.new("supply", "order", 0, 0.0)
+    for k in range(40_000):  # more nodes than a 16-bit code holds
+        log.stage(rid, "relay", f"F{k}", 5, float(k + 1))
+    log.abandon(rid, 40_000.0, OUT_OF_STOCK)
+    table = log.stage_table()
+    assert table["node"].iloc[-1] == "F39999" and len(table) == 40_000
+    assert log.requests[rid][5] == OUT_OF_STOCK
