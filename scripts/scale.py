@@ -1,7 +1,7 @@
 """Write the scale ladder: one community, a subdistrict and a city district, from the drill.
 
-    python scripts/scale.py                 # writes scenarios/scale/*.yaml and scenarios/city.yaml
-    python scripts/scale.py --check         # exit 1 if a written file differs from what it would write
+    python scripts/scale.py           # writes scenarios/scale/*.yaml and scenarios/city.yaml
+    python scripts/scale.py --check   # exit 1 if a written file differs from what it would write
 
 Every rung is the drill (``scenarios/drill.yaml``: its heads, flows, household groups and
 times, each commented there with its source) laid out for more households:

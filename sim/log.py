@@ -98,7 +98,8 @@ class _Requests:
 class EventLog:
     """Requests (id = position) and stage records of one replication, as columns."""
 
-    __slots__ = ("names", "_code", "places", "_place", "_flow", "_kind", "_household", "_created", "_completed",
+    __slots__ = ("names", "_code", "places", "_place", "_flow", "_kind", "_household",
+                 "_created", "_completed",
                  "_status", "_cursor", "_pending", "_chunks")
 
     def __init__(self) -> None:
