@@ -94,7 +94,7 @@ def run_one(scenario: Scenario, variant: str, replication: int,
     own = variant_scenario(scenario, variant)
     records = Drill(own, _variant_chain(scenario, variant, keep_base=False), replication).run()
     records.variant = variant  # the chain may be shared by variants of one structure
-    requests = metrics.requests_frame([records])
+    requests = metrics.requests_frame([records], strings=False)
     scenario = own
     records.extra["per_replication"] = metrics.replication_metrics(requests, scenario)
     records.extra["conservation"] = metrics.conservation([records], requests)

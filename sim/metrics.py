@@ -28,16 +28,17 @@ STATISTICS = ["mean", *QUANTILES, "max", "within_target"]
 ALL = "all"
 
 
-def requests_frame(runs: Iterable[RunRecords]) -> pd.DataFrame:
+def requests_frame(runs: Iterable[RunRecords], strings: bool = True) -> pd.DataFrame:
     """One row per request, with its response time (completed requests only).
 
-    Labels come back as plain strings (object columns), as the analysts' tables had them.
+    Labels come back as plain strings (object columns), as the analysts' tables had them,
+    or with ``strings=False`` categorical as the runs keep them (a worker's reduction).
     """
     frames = [_keyed(run, run.requests) for run in runs if len(run.requests)]
     if frames:
         table = pd.concat(frames, ignore_index=True)
         for name, column in table.items():
-            if isinstance(column.dtype, pd.CategoricalDtype):
+            if strings and isinstance(column.dtype, pd.CategoricalDtype):
                 table[name] = column.astype(object)
     else:
         table = _empty(REQUEST_COLUMNS)
@@ -91,14 +92,25 @@ def stage_totals(run: RunRecords, scenario: Scenario,
     log = run.stages
     at = position[log["request_id"].to_numpy()] if len(log) else np.zeros(0, np.int64)
     kept = at >= 0
-    at = at[kept]
-    stages = pd.DataFrame({
-        "flow": counted["flow"].to_numpy(dtype=object)[at],
-        "kind": counted["kind"].to_numpy(dtype=object)[at],
-        "stage": log["stage"].to_numpy(dtype=object)[kept],
-        "minutes": (log["end_min"].to_numpy() - log["start_min"].to_numpy())[kept]})
-    totals = stages.groupby(["flow", "kind", "stage"], sort=True)["minutes"].sum().reset_index()
-    counts = counted.groupby(["flow", "kind"]).size().rename("requests").reset_index()
+    # Group by small integer keys (flow and kind of the request, stage), then name them:
+    # the same sums, in the same row order, as grouping by the names.
+    labels = pd.MultiIndex.from_arrays([counted["flow"].astype(object),
+                                        counted["kind"].astype(object)])
+    pair, pairs = pd.factorize(labels)
+    stage = pd.Categorical(log["stage"])
+    width = max(len(stage.categories), 1)
+    key = pair[at[kept]].astype(np.int64) * width + stage.codes[kept]
+    minutes = (log["end_min"].to_numpy() - log["start_min"].to_numpy())[kept]
+    sums = pd.Series(minutes).groupby(key, sort=False).sum()
+    codes = sums.index.to_numpy()
+    totals = pd.DataFrame({
+        "flow": [pairs[k][0] for k in codes // width],
+        "kind": [pairs[k][1] for k in codes // width],
+        "stage": np.asarray(stage.categories, dtype=object)[codes % width],
+        "minutes": sums.to_numpy()})
+    totals = totals.sort_values(["flow", "kind", "stage"]).reset_index(drop=True)
+    counts = labels.to_frame(index=False, name=["flow", "kind"]).groupby(
+        ["flow", "kind"]).size().rename("requests").reset_index()
     totals = totals.merge(counts, on=["flow", "kind"])
     totals.insert(0, "replication", run.replication)
     totals.insert(0, "variant", run.variant)
@@ -124,15 +136,20 @@ def targets(scenario: Scenario) -> dict[tuple[str, str], float]:
 def replication_metrics(requests: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     """Per replication, flow, kind and household group (plus ``all``): counts and statistics."""
     counted = requests[requests["created_min"] >= scenario.warmup]
-    both = pd.concat([counted, counted.assign(household_group=ALL)], ignore_index=True)
     goal = targets(scenario)
     rows = []
-    for (variant, flow, kind, group, replication), part in both.groupby(
-            [*GROUP_KEYS, "replication"], sort=False):
-        target = goal.get((flow, kind), np.nan)
-        rows.append({"variant": variant, "flow": flow, "kind": kind, "household_group": group,
-                     "replication": replication, "target_min": target,
-                     **_counts(part), **_statistics(part, target, scenario.horizon)})
+    # Each household group, then every group together (``all``): the order of first
+    # appearance within each, as one grouping over both would give.
+    for keys, group in (([*GROUP_KEYS, "replication"], None),
+                        (["variant", "flow", "kind", "replication"], ALL)):
+        for values, part in counted.groupby(keys, sort=False, observed=True):
+            found = dict(zip(keys, values, strict=True))
+            flow, kind = found["flow"], found["kind"]
+            target = goal.get((flow, kind), np.nan)
+            rows.append({"variant": found["variant"], "flow": flow, "kind": kind,
+                         "household_group": group or found["household_group"],
+                         "replication": found["replication"], "target_min": target,
+                         **_counts(part), **_statistics(part, target, scenario.horizon)})
     return pd.DataFrame(rows)
 
 
