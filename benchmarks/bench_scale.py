@@ -46,6 +46,7 @@ def one(path: str) -> dict:
     sys.path.insert(0, str(ROOT))
     from sim import metrics
     from sim.chain import build_chain, chain_for_variant
+    from sim.experiment import _CHAIN_NODES_KEPT
     from sim.model import Drill, fewer_collections
     from sim.scenario import load_scenario
 
@@ -55,8 +56,12 @@ def one(path: str) -> dict:
     started = time.perf_counter()
     graph = chain_for_variant(build_chain(scenario), scenario, variant)
     chain_s = time.perf_counter() - started
+    households = sum(1 for _, kind in graph.nodes(data="kind") if kind == "household")
     started = time.perf_counter()
     drill = Drill(scenario, graph, 0)
+    if len(graph) > _CHAIN_NODES_KEPT:  # as a worker does (sim.experiment.run_one)
+        drill.drop_chain()
+        del graph
     drill.start()
     build_s = time.perf_counter() - started
     started = time.perf_counter()
@@ -74,7 +79,6 @@ def one(path: str) -> dict:
     n = len(records.requests)
     tables = (records.requests.memory_usage(deep=True).sum()
               + records.stages.memory_usage(deep=True).sum())
-    households = sum(1 for _, kind in graph.nodes(data="kind") if kind == "household")
     return {"rung": scenario.name, "variant": variant.name, "households": households,
             "requests": n, "stages": len(records.stages), "events": events,
             "chain_s": chain_s, "build_s": build_s, "run_s": run_s, "reduce_s": reduce_s,

@@ -92,7 +92,10 @@ def run_one(scenario: Scenario, variant: str, replication: int,
     if kept, so a run without them returns a few kilobytes.
     """
     own = variant_scenario(scenario, variant)
-    records = Drill(own, _variant_chain(scenario, variant, keep_base=False), replication).run()
+    drill = Drill(own, _variant_chain(scenario, variant, keep_base=False), replication)
+    if _forget_if_large(drill.graph):
+        drill.drop_chain()
+    records = drill.run()
     records.variant = variant  # the chain may be shared by variants of one structure
     requests = metrics.requests_frame([records], strings=False)
     scenario = own
@@ -211,6 +214,18 @@ def gather(scenario: Scenario, runs: list[RunRecords], names: Sequence[str],
         costs=costs,
         kept_requests=kept_requests,
     )
+
+
+def _forget_if_large(graph: nx.DiGraph) -> bool:
+    """Drop ``graph`` from the cache when it alone is over :data:`_CHAIN_NODES_KEPT` nodes.
+
+    A worker then holds a city district's chain only while it builds the model.
+    """
+    if len(graph) <= _CHAIN_NODES_KEPT:
+        return False
+    for key in [k for k, g in _CHAINS.items() if g is graph]:
+        del _CHAINS[key]
+    return True
 
 
 def _results_chain(graph: nx.DiGraph) -> nx.DiGraph:

@@ -83,8 +83,11 @@ class Drill:
         self.operations = stream(scenario.seed, replication, "operations")
 
         self.stations: dict[str, Station] = {}
+        self._labels: dict[str, tuple] = {}  # per head: what its books say of it
         for node in chains.heads(graph):
             data = graph.nodes[node]
+            self._labels[node] = (data["level_name"], data["role"], data["area"],
+                                  data["households"])
             station = Station(self.env, node, data["staff"], data["level"], data["x_m"],
                               data["floor"])
             station.lift = data.get("lift")
@@ -142,6 +145,14 @@ class Drill:
             paths.append(path[:top + 1])
         return paths
 
+    def drop_chain(self) -> None:
+        """Let go of the chain graph: the built model no longer needs it.
+
+        A city district's chain takes hundreds of MiB; a run that does not keep it for
+        the next one frees it before the event loop starts.
+        """
+        self.graph = None
+
     # ---- running ----------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -158,16 +169,15 @@ class Drill:
 
     def records(self) -> RunRecords:
         """The log and the books as plain rows."""
-        graph = self.graph
         requests = self.request_table()
         horizon = self.scenario.horizon
         heads = []
         for node, station in self.stations.items():
-            data = graph.nodes[node]
+            level_name, role, area, served = self._labels[node]
             busy = station.busy_at(horizon)
-            heads.append(BooksRow(node, data["level_name"], data["role"], data["area"],
-                                  data["households"], station.capacity, station.tasks,
-                                  busy, busy / (station.capacity * horizon), station.max_queue))
+            heads.append(BooksRow(node, level_name, role, area, served, station.capacity,
+                                  station.tasks, busy, busy / (station.capacity * horizon),
+                                  station.max_queue))
         resources = []
         beside = [(self.depot, "depot"), (self.vehicles, "vehicle"),
                   (self.dispatch, "dispatch"), (self.ambulances, "ambulance")]
