@@ -86,9 +86,9 @@ def stage_totals(run: RunRecords, scenario: Scenario,
     counted = requests[(requests["status"] == COMPLETED)
                        & (requests["created_min"] >= scenario.warmup)]
     # Request ids are positions in the run's request table: look the stages' requests up.
-    ids = requests["request_id"].to_numpy()
+    ids = requests["request_id"].to_numpy(dtype=np.int64)
     position = np.full(int(ids.max()) + 1 if len(ids) else 0, -1, dtype=np.int64)
-    position[counted["request_id"].to_numpy()] = np.arange(len(counted))
+    position[counted["request_id"].to_numpy(dtype=np.int64)] = np.arange(len(counted))
     log = run.stages
     at = position[log["request_id"].to_numpy()] if len(log) else np.zeros(0, np.int64)
     kept = at >= 0
@@ -104,8 +104,8 @@ def stage_totals(run: RunRecords, scenario: Scenario,
     sums = pd.Series(minutes).groupby(key, sort=False).sum()
     codes = sums.index.to_numpy()
     totals = pd.DataFrame({
-        "flow": [pairs[k][0] for k in codes // width],
-        "kind": [pairs[k][1] for k in codes // width],
+        "flow": np.array([pairs[k][0] for k in codes // width], dtype=object),
+        "kind": np.array([pairs[k][1] for k in codes // width], dtype=object),
         "stage": np.asarray(stage.categories, dtype=object)[codes % width],
         "minutes": sums.to_numpy()})
     totals = totals.sort_values(["flow", "kind", "stage"]).reset_index(drop=True)
