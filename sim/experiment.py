@@ -194,6 +194,7 @@ def gather(scenario: Scenario, runs: list[RunRecords], names: Sequence[str],
         graph = _variant_chain(scenario, name)
         costs.append(pd.DataFrame(cost_table(graph)).assign(variant=name))
         chains[name] = _results_chain(graph)
+    _trim_chains()  # a city district's chains leave the main process before the outputs
     per_replication = pd.concat([run.extra["per_replication"] for run in runs],
                                 ignore_index=True)
     costs = pd.concat(costs, ignore_index=True)
@@ -214,6 +215,12 @@ def gather(scenario: Scenario, runs: list[RunRecords], names: Sequence[str],
         costs=costs,
         kept_requests=kept_requests,
     )
+
+
+def _trim_chains() -> None:
+    """Drop cached chains, oldest first, until they hold :data:`_CHAIN_NODES_KEPT` nodes."""
+    while _CHAINS and sum(len(g) for g in _CHAINS.values()) > _CHAIN_NODES_KEPT:
+        _CHAINS.pop(next(iter(_CHAINS)))
 
 
 def _forget_if_large(graph: nx.DiGraph) -> bool:
