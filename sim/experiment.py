@@ -185,7 +185,10 @@ def run_experiment(
 
 def gather(scenario: Scenario, runs: list[RunRecords], names: Sequence[str],
            kept_requests: bool = True) -> Results:
-    """Build the result tables from run records already in (variant, replication) order."""
+    """Build the result tables from run records already in (variant, replication) order.
+
+    The runs' request and stage rows move into the tables: the runs keep empty ones.
+    """
     # Copies: the cached chains build later runs and must not change under the caller.
     # A city district's chains are kept without their household nodes (heads only,
     # each with its ``households`` count): the costs are taken from the full chain first.
@@ -201,11 +204,18 @@ def gather(scenario: Scenario, runs: list[RunRecords], names: Sequence[str],
     costs = costs[["variant", "level", "heads", "people", "households_per_head"]]
     costs["variant_heads"] = costs.groupby("variant", sort=False)["heads"].transform("sum")
     totals = [run.extra["stage_totals"] for run in runs]
+    # The runs' rows move into the tables: each kind is held twice only while it is joined.
+    requests = metrics.requests_frame(runs)
+    for run in runs:
+        run.requests = run.requests.iloc[:0]
+    stages = metrics.stages_frame(runs)
+    for run in runs:
+        run.stages = run.stages.iloc[:0]
     return Results(
         scenario=scenario,
         chains=chains,
-        requests=metrics.requests_frame(runs),
-        stages=metrics.stages_frame(runs),
+        requests=requests,
+        stages=stages,
         heads=metrics.heads_frame(runs),
         resources=metrics.heads_frame(runs, beside=True),
         stage_totals=pd.concat(totals, ignore_index=True) if totals else pd.DataFrame(),
