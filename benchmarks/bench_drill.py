@@ -8,22 +8,26 @@ floor), with the model's rate as a share of the floor's.
 
     python benchmarks/bench_drill.py [scenarios/drill.yaml] [--variant NAME] [--repeat 3]
 
-Targets (issue 2): model >= 40% of the floor's event rate; one replication of the
-default drill under 3 s.
+Targets: model >= 60% of the floor's event rate (issue 13; 40% in issue 2); one
+replication of the default drill under 3 s on an idle machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 import tracemalloc
+from pathlib import Path
 
 import simpy
 
-from sim.chain import build_chain, chain_for_variant
-from sim.experiment import run_one
-from sim.model import Drill, fewer_collections
-from sim.scenario import load_scenario
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's sim
+
+from sim.chain import build_chain, chain_for_variant  # noqa: E402
+from sim.experiment import run_one  # noqa: E402
+from sim.model import Drill, fewer_collections  # noqa: E402
+from sim.scenario import load_scenario  # noqa: E402
 
 
 def count_events(scenario, graph) -> tuple[int, float]:
@@ -105,7 +109,7 @@ def main() -> None:
     print(f"one replication     {whole_s:.2f} s  (build + run + records + stage totals)")
     print(f"peak memory         {peak / 2**20:.1f} MiB  (tracemalloc, one replication)")
     print(f"bare SimPy floor    {floor_rate:,.0f} events/s  ({floor_events:,} events)")
-    print(f"model / floor       {model_rate / floor_rate:.0%}  (target >= 40%)")
+    print(f"model / floor       {model_rate / floor_rate:.0%}  (target >= 60%)")
 
 
 if __name__ == "__main__":

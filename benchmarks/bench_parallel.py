@@ -10,10 +10,14 @@ T1 / (2 × T2) (target >= 85%), and checks the two give identical tables.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
-from sim.experiment import run_experiment
-from sim.scenario import load_scenario
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's sim
+
+from sim.experiment import run_experiment  # noqa: E402
+from sim.scenario import load_scenario  # noqa: E402
 
 
 def timed(scenario, jobs: int):

@@ -40,6 +40,11 @@ if TYPE_CHECKING:
 
 _CHAINS: dict[tuple[str, ...], nx.DiGraph] = {}
 _CHAINS_KEPT = 12
+_CHAIN_NODES_KEPT = 300_000
+"""Chains kept per process, and their nodes in all: a city district's chain (400,000+
+nodes, ~1 KiB each) is built again rather than kept beside the one in use."""
+HOUSEHOLDS_IN_RESULTS = 50_000
+"""Above this many households, ``Results.chains`` holds the heads only (see :func:`gather`)."""
 
 
 @dataclass(repr=False)
@@ -126,18 +131,21 @@ def run_one(scenario: Scenario, variant: str, replication: int,
     if kept, so a run without them returns a few kilobytes.
     """
     own = variant_scenario(scenario, variant)
-    records = Drill(own, _variant_chain(scenario, variant), replication).run()
+    drill = Drill(own, _variant_chain(scenario, variant, keep_base=False), replication)
+    if _forget_if_large(drill.graph):
+        drill.drop_chain()
+    records = drill.run()
     records.variant = variant  # the chain may be shared by variants of one structure
-    requests = metrics.requests_frame([records])
+    requests = metrics.requests_frame([records], strings=False)
     scenario = own
     records.extra["per_replication"] = metrics.replication_metrics(requests, scenario)
     records.extra["conservation"] = metrics.conservation([records], requests)
     records.extra["stage_totals"] = metrics.stage_totals(records, scenario, requests)
     records.extra["flow_tables"] = coverage.per_run(records, requests, scenario)
     if not keep_stages:
-        records.stages = []
+        records.stages = records.stages.iloc[:0]
     if not keep_requests:
-        records.requests = []
+        records.requests = records.requests.iloc[:0]
     return records
 
 
@@ -217,22 +225,37 @@ def run_experiment(
 
 def gather(scenario: Scenario, runs: list[RunRecords], names: Sequence[str],
            kept_requests: bool = True) -> Results:
-    """Build the result tables from run records already in (variant, replication) order."""
+    """Build the result tables from run records already in (variant, replication) order.
+
+    The runs' request and stage rows move into the tables: the runs keep empty ones.
+    """
     # Copies: the cached chains build later runs and must not change under the caller.
-    chains = {name: _variant_chain(scenario, name).copy() for name in names}
+    # A city district's chains are kept without their household nodes (heads only,
+    # each with its ``households`` count): the costs are taken from the full chain first.
+    chains, costs = {}, []
+    for name in names:
+        graph = _variant_chain(scenario, name)
+        costs.append(pd.DataFrame(cost_table(graph)).assign(variant=name))
+        chains[name] = _results_chain(graph)
+    _trim_chains()  # a city district's chains leave the main process before the outputs
     per_replication = pd.concat([run.extra["per_replication"] for run in runs],
                                 ignore_index=True)
-    costs = pd.concat(
-        [pd.DataFrame(cost_table(graph)).assign(variant=name) for name, graph in chains.items()],
-        ignore_index=True)
+    costs = pd.concat(costs, ignore_index=True)
     costs = costs[["variant", "level", "heads", "people", "households_per_head"]]
     costs["variant_heads"] = costs.groupby("variant", sort=False)["heads"].transform("sum")
     totals = [run.extra["stage_totals"] for run in runs]
+    # The runs' rows move into the tables: each kind is held twice only while it is joined.
+    requests = metrics.requests_frame(runs)
+    for run in runs:
+        run.requests = run.requests.iloc[:0]
+    stages = metrics.stages_frame(runs)
+    for run in runs:
+        run.stages = run.stages.iloc[:0]
     return Results(
         scenario=scenario,
         chains=chains,
-        requests=metrics.requests_frame(runs),
-        stages=metrics.stages_frame(runs),
+        requests=requests,
+        stages=stages,
         heads=metrics.heads_frame(runs),
         resources=metrics.heads_frame(runs, beside=True),
         stage_totals=pd.concat(totals, ignore_index=True) if totals else pd.DataFrame(),
@@ -245,15 +268,50 @@ def gather(scenario: Scenario, runs: list[RunRecords], names: Sequence[str],
     )
 
 
+def _trim_chains() -> None:
+    """Drop cached chains, oldest first, until they hold :data:`_CHAIN_NODES_KEPT` nodes."""
+    while _CHAINS and sum(len(g) for g in _CHAINS.values()) > _CHAIN_NODES_KEPT:
+        _CHAINS.pop(next(iter(_CHAINS)))
+
+
+def _forget_if_large(graph: nx.DiGraph) -> bool:
+    """Drop ``graph`` from the cache when it alone is over :data:`_CHAIN_NODES_KEPT` nodes.
+
+    A worker then holds a city district's chain only while it builds the model.
+    """
+    if len(graph) <= _CHAIN_NODES_KEPT:
+        return False
+    for key in [k for k, g in _CHAINS.items() if g is graph]:
+        del _CHAINS[key]
+    return True
+
+
+def _results_chain(graph: nx.DiGraph) -> nx.DiGraph:
+    """A copy of ``graph`` for the results: whole, or its heads only.
+
+    Heads only above :data:`HOUSEHOLDS_IN_RESULTS` households (then
+    ``graph.graph['heads_only']`` is set; every head still has its ``households`` count).
+    """
+    households = [n for n, kind in graph.nodes(data="kind") if kind == "household"]
+    if len(households) <= HOUSEHOLDS_IN_RESULTS:
+        return graph.copy()
+    heads = graph.subgraph(n for n, kind in graph.nodes(data="kind") if kind != "household")
+    kept = nx.DiGraph(heads)
+    kept.graph["heads_only"] = True
+    return kept
+
+
 def _keep(stages: str, replication: int) -> bool:
     return stages == "all" or (stages == "first" and replication == 0)
 
 
-def _variant_chain(scenario: Scenario, variant: str) -> nx.DiGraph:
+def _variant_chain(scenario: Scenario, variant: str, keep_base: bool = True) -> nx.DiGraph:
     """The chain of one variant, kept per process (runs never modify it).
 
     Variants with the same layout, transforms and staff share one chain, whatever
-    else their ``set:`` changes.
+    else their ``set:`` changes. Chains are kept up to :data:`_CHAIN_NODES_KEPT` nodes in
+    all, least recently used dropped first; the full chain the variant was derived from
+    stays with ``keep_base`` (deriving the next variant then skips laying it out again).
     """
     own = variant_scenario(scenario, variant)
     spec = own.variants[0]
@@ -264,10 +322,14 @@ def _variant_chain(scenario: Scenario, variant: str) -> nx.DiGraph:
         if (base_key,) not in _CHAINS:
             _CHAINS[(base_key,)] = build_chain(own)
         _CHAINS[key] = chain_for_variant(_CHAINS[(base_key,)], own, spec)
-    _CHAINS[key] = _CHAINS.pop(key)  # most recently used last
-    while len(_CHAINS) > _CHAINS_KEPT:
-        _CHAINS.pop(next(iter(_CHAINS)))
-    return _CHAINS[key]
+    graph = _CHAINS[key] = _CHAINS.pop(key)  # most recently used last
+    kept = {key, (base_key,)} if keep_base else {key}
+    while len(_CHAINS) > _CHAINS_KEPT or sum(len(g) for g in _CHAINS.values()) > _CHAIN_NODES_KEPT:
+        oldest = next((k for k in _CHAINS if k not in kept), None)
+        if oldest is None:
+            break
+        _CHAINS.pop(oldest)
+    return graph
 
 
 def available_cores() -> int:

@@ -1,14 +1,22 @@
-"""The event log of one replication: fixed-schema records appended during the run.
+"""The event log of one replication, kept as columns (arrays), not per-event objects.
 
-Requests and their stages are plain lists (no DataFrame work inside the event
-loop). A request's stages tile its life: each stage starts where the previous one
-ended, so their durations add up to the response time. Zero-length stages are not
-recorded.
+The event loop records hundreds of thousands of stages per replication (millions for a
+city district), so nothing here builds a Python object per record that outlives the
+moment: requests live in typed arrays (flow, kind and status as small codes), and stage
+rows are appended as plain tuples to a short buffer that is packed into numpy columns
+every :data:`CHUNK` rows. A stage row then costs 26 bytes instead of a tuple of boxed
+values (about 150 bytes). A request's stages tile its life: each stage starts where the
+previous one ended, so their durations add up to the response time. Zero-length stages
+are not recorded.
 """
 
 from __future__ import annotations
 
+from array import array
 from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
 
 IN_FLIGHT = "in_flight"
 COMPLETED = "completed"
@@ -19,9 +27,12 @@ MISSED_ROUND = "missed_round"  # absent or uninformed at a testing round (sim/fl
 ABANDON_REASONS = frozenset({OUT_OF_STOCK, NO_AMBULANCE, NO_ANSWER, MISSED_ROUND})
 """Every reason a request may be given up for; any other status breaks conservation."""
 
+CHUNK = 65_536
+"""Stage rows buffered as tuples before they are packed into columns."""
+
 
 class RequestRow(NamedTuple):
-    """One request of a run, as it stands at the horizon."""
+    """The columns of the request table (one row per request, as it stands at the horizon)."""
 
     request_id: int
     flow: str
@@ -36,11 +47,7 @@ class RequestRow(NamedTuple):
 
 
 class StageRow(NamedTuple):
-    """One hop of a request.
-
-    The log appends plain tuples in this order (the event loop makes hundreds of
-    thousands of them); ``StageRow._make(row)`` reads one by name.
-    """
+    """The columns of the stage table: one hop of a request."""
 
     request_id: int
     stage: str
@@ -65,62 +72,187 @@ class BooksRow(NamedTuple):
     max_queue: int
 
 
-class EventLog:
-    """Requests (one mutable row each, id = position) and stage records."""
+class _Requests:
+    """Read-only view of the log's requests.
 
-    __slots__ = ("requests", "stages", "_cursor")
+    ``log.requests[rid]`` is ``(flow, kind, household, created, completed, status)``.
+    """
+
+    __slots__ = ("_log",)
+
+    def __init__(self, log: EventLog) -> None:
+        self._log = log
+
+    def __len__(self) -> int:
+        return len(self._log._created)
+
+    def __getitem__(self, rid: int) -> tuple:
+        log = self._log
+        names = log.names
+        return (names[log._flow[rid]], names[log._kind[rid]], log._household[rid],
+                log._created[rid], log._completed[rid], names[log._status[rid]])
+
+    def __iter__(self):
+        return (self[rid] for rid in range(len(self)))
+
+
+class EventLog:
+    """Requests (id = position) and stage records of one replication, as columns."""
+
+    __slots__ = ("names", "_code", "places", "_place", "_flow", "_kind", "_household",
+                 "_created", "_completed",
+                 "_status", "_cursor", "_pending", "_chunks")
 
     def __init__(self) -> None:
-        self.requests: list[list] = []
-        self.stages: list[tuple] = []
+        self.names: list[str] = []  # request labels (flow, kind, status) by code
+        self._code: dict[str, int] = {}
+        self.places: list[str] = []  # stage names and nodes by code (a city has 100,000s)
+        self._place: dict[str, int] = {}
+        self._flow, self._kind, self._status = array("h"), array("h"), array("h")
+        self._household = array("i")
+        self._created, self._completed = array("d"), array("d")
         self._cursor: list[float] = []
+        self._pending: list[tuple] = []  # stage rows not yet packed into columns
+        self._chunks: list[tuple[np.ndarray, ...]] = []
+        self.code(IN_FLIGHT)
+        self.code(COMPLETED)
+
+    def code(self, label: str) -> int:
+        """The small integer standing for a request label (flow, kind, status) in this log."""
+        found = self._code.get(label)
+        if found is None:
+            found = self._code[label] = len(self.names)
+            self.names.append(label)
+        return found
+
+    @property
+    def requests(self) -> _Requests:
+        """The requests as rows ``(flow, kind, household, created, completed, status)``."""
+        return _Requests(self)
+
+    def created(self, request_id: int) -> float:
+        """When the request was opened."""
+        return self._created[request_id]
+
+    # ---- recording (called from the event loop) -----------------------------------------
 
     def new(self, flow: str, kind: str, household: int, created: float) -> int:
         """Open a request and return its id."""
-        self.requests.append([flow, kind, household, created, float("nan"), IN_FLIGHT])
+        code = self._code
+        self._flow.append(code.get(flow) if flow in code else self.code(flow))
+        self._kind.append(code.get(kind) if kind in code else self.code(kind))
+        self._household.append(household)
+        self._created.append(created)
+        self._completed.append(float("nan"))
+        self._status.append(0)  # IN_FLIGHT
         self._cursor.append(created)
-        return len(self.requests) - 1
+        return len(self._cursor) - 1
 
     def stage(self, request_id: int, stage: str, node: str, level: int, end: float) -> None:
         """Close the request's current stage at ``end``, attributed to ``node``."""
         start = self._cursor[request_id]
         if end > start:
-            self.stages.append((request_id, stage, node, level, start, end))
+            self._pending.append((request_id, stage, node, level, start, end))
             self._cursor[request_id] = end
+            if len(self._pending) >= CHUNK:
+                self._pack()
 
     def hop(self, request_id: int, stage: str, node: str, level: int, granted: float,
             end: float) -> None:
         """Close a wait for ``node`` (``queue``, until ``granted``) and its work (until ``end``)."""
-        cursor = self._cursor
+        cursor, pending = self._cursor, self._pending
         start = cursor[request_id]
         if granted > start:
-            self.stages.append((request_id, "queue", node, level, start, granted))
+            pending.append((request_id, "queue", node, level, start, granted))
             start = granted
         if end > start:
-            self.stages.append((request_id, stage, node, level, start, end))
+            pending.append((request_id, stage, node, level, start, end))
             cursor[request_id] = end
         else:
             cursor[request_id] = start
+        if len(pending) >= CHUNK:
+            self._pack()
 
     def stage_many(self, items: list[tuple], stage: str, node: str, level: int,
                    end: float) -> None:
         """Close the current stage of every request in ``items`` (id first) at ``end``."""
-        cursor, append = self._cursor, self.stages.append
+        cursor, append = self._cursor, self._pending.append
         for item in items:
             request_id = item[0]
             start = cursor[request_id]
             if end > start:
                 append((request_id, stage, node, level, start, end))
                 cursor[request_id] = end
+        if len(self._pending) >= CHUNK:
+            self._pack()
 
     def complete(self, request_id: int, time: float) -> None:
         """Mark the request served at ``time``."""
-        row = self.requests[request_id]
-        row[4] = time
-        row[5] = COMPLETED
+        self._completed[request_id] = time
+        self._status[request_id] = 1  # COMPLETED
 
     def abandon(self, request_id: int, time: float, reason: str) -> None:
         """Mark the request given up at ``time`` for ``reason``."""
-        row = self.requests[request_id]
-        row[4] = time
-        row[5] = reason
+        self._completed[request_id] = time
+        self._status[request_id] = self.code(reason)
+
+    # ---- reading (after the run) --------------------------------------------------------
+
+    def request_columns(self) -> dict[str, np.ndarray]:
+        """The requests as arrays: codes for ``flow``, ``kind``, ``status`` (see :attr:`names`)."""
+        return {"flow": np.frombuffer(self._flow, dtype=np.int16).copy(),
+                "kind": np.frombuffer(self._kind, dtype=np.int16).copy(),
+                "household": np.frombuffer(self._household, dtype=np.int32).copy(),
+                "created_min": np.frombuffer(self._created, dtype=np.float64).copy(),
+                "completed_min": np.frombuffer(self._completed, dtype=np.float64).copy(),
+                "status": np.frombuffer(self._status, dtype=np.int16).copy()}
+
+    def stage_table(self) -> pd.DataFrame:
+        """The stage rows as a compact frame (``stage`` and ``node`` categorical)."""
+        self._pack()
+        names = pd.Index(self.places, dtype=object)
+        if self._chunks:
+            rid, stage, node, level, start, end = (np.concatenate(c) for c in zip(*self._chunks,
+                                                                                  strict=True))
+        else:
+            rid = stage = node = np.zeros(0, np.int32)
+            level = np.zeros(0, np.int8)
+            start = end = np.zeros(0, np.float64)
+        return pd.DataFrame({
+            "request_id": rid, "stage": labels_categorical(stage, names),
+            "node": labels_categorical(node, names), "level": level,
+            "start_min": start, "end_min": end})
+
+    def stage_rows(self) -> int:
+        """How many stage rows the log holds."""
+        return sum(len(chunk[0]) for chunk in self._chunks) + len(self._pending)
+
+    def _pack(self) -> None:
+        """Move the buffered stage rows into numpy columns."""
+        rows = self._pending
+        if not rows:
+            return
+        places, lookup = self.places, self._place
+
+        def code(place: str) -> int:
+            lookup[place] = len(places)
+            places.append(place)
+            return lookup[place]
+
+        rid, stage, node, level, start, end = zip(*rows, strict=True)
+        self._chunks.append((
+            np.array(rid, dtype=np.int32),
+            np.array([lookup[s] if s in lookup else code(s) for s in stage], dtype=np.int32),
+            np.array([lookup[n] if n in lookup else code(n) for n in node], dtype=np.int32),
+            np.array(level, dtype=np.int8),
+            np.array(start, dtype=np.float64),
+            np.array(end, dtype=np.float64)))
+        self._pending = []
+
+
+def labels_categorical(codes: np.ndarray, names: pd.Index) -> pd.Categorical:
+    """Codes into a log's labels (``names``) as a categorical of the labels used."""
+    used = np.unique(codes)
+    remap = np.full(len(names), -1, dtype=np.int32)
+    remap[used] = np.arange(len(used), dtype=np.int32)
+    return pd.Categorical.from_codes(remap[codes], categories=names[used])

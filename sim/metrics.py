@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 from scipy import stats
 
 from sim.log import ABANDON_REASONS, COMPLETED, IN_FLIGHT
@@ -28,10 +29,20 @@ STATISTICS = ["mean", *QUANTILES, "max", "within_target"]
 ALL = "all"
 
 
-def requests_frame(runs: Iterable[RunRecords]) -> pd.DataFrame:
-    """One row per request, with its response time (completed requests only)."""
-    frames = [_frame(run, run.requests, REQUEST_COLUMNS) for run in runs]
-    table = pd.concat(frames, ignore_index=True) if frames else _empty(REQUEST_COLUMNS)
+def requests_frame(runs: Iterable[RunRecords], strings: bool = True) -> pd.DataFrame:
+    """One row per request, with its response time (completed requests only).
+
+    Labels come back as plain strings (object columns), as the analysts' tables had them,
+    or with ``strings=False`` categorical as the runs keep them (a worker's reduction).
+    """
+    frames = [_keyed(run, run.requests) for run in runs if len(run.requests)]
+    if frames:
+        table = pd.concat(frames, ignore_index=True)
+        for name, column in table.items():
+            if strings and isinstance(column.dtype, pd.CategoricalDtype):
+                table[name] = column.astype(object)
+    else:
+        table = _empty(REQUEST_COLUMNS)
     table["response_min"] = np.where(table["status"] == COMPLETED,
                                      table["completed_min"] - table["created_min"], np.nan)
     order = [*KEYS, "request_id", "flow", "kind", "household", "household_group", "area", "grid",
@@ -40,9 +51,22 @@ def requests_frame(runs: Iterable[RunRecords]) -> pd.DataFrame:
 
 
 def stages_frame(runs: Iterable[RunRecords]) -> pd.DataFrame:
-    """One row per stage of a request (hop by hop)."""
-    frames = [_frame(run, run.stages, STAGE_COLUMNS) for run in runs if run.stages]
-    return pd.concat(frames, ignore_index=True) if frames else _empty((*KEYS, *STAGE_COLUMNS))
+    """One row per stage of a request (hop by hop).
+
+    ``variant``, ``stage`` and ``node`` are categorical, so millions of rows stay compact.
+    """
+    frames = [_keyed(run, run.stages) for run in runs if len(run.stages)]
+    if not frames:
+        return _empty((*KEYS, *STAGE_COLUMNS))
+    columns = {}
+    for name in frames[0].columns:
+        parts = [frame[name] for frame in frames]
+        if isinstance(parts[0].dtype, pd.CategoricalDtype) or name == "variant":
+            columns[name] = union_categoricals(
+                [pd.Categorical(part) for part in parts], sort_categories=False)
+        else:
+            columns[name] = np.concatenate([part.to_numpy() for part in parts])
+    return pd.DataFrame(columns)
 
 
 def heads_frame(runs: Iterable[RunRecords], beside: bool = False) -> pd.DataFrame:
@@ -62,11 +86,32 @@ def stage_totals(run: RunRecords, scenario: Scenario,
         requests = requests_frame([run])
     counted = requests[(requests["status"] == COMPLETED)
                        & (requests["created_min"] >= scenario.warmup)]
-    stages = pd.DataFrame(run.stages, columns=STAGE_COLUMNS)
-    stages = stages.merge(counted[["request_id", "flow", "kind"]], on="request_id")
-    stages["minutes"] = stages["end_min"] - stages["start_min"]
-    totals = stages.groupby(["flow", "kind", "stage"], sort=True)["minutes"].sum().reset_index()
-    counts = counted.groupby(["flow", "kind"]).size().rename("requests").reset_index()
+    # Request ids are positions in the run's request table: look the stages' requests up.
+    ids = requests["request_id"].to_numpy(dtype=np.int64)
+    position = np.full(int(ids.max()) + 1 if len(ids) else 0, -1, dtype=np.int64)
+    position[counted["request_id"].to_numpy(dtype=np.int64)] = np.arange(len(counted))
+    log = run.stages
+    at = position[log["request_id"].to_numpy()] if len(log) else np.zeros(0, np.int64)
+    kept = at >= 0
+    # Group by small integer keys (flow and kind of the request, stage), then name them:
+    # the same sums, in the same row order, as grouping by the names.
+    labels = pd.MultiIndex.from_arrays([counted["flow"].astype(object),
+                                        counted["kind"].astype(object)])
+    pair, pairs = pd.factorize(labels)
+    stage = pd.Categorical(log["stage"])
+    width = max(len(stage.categories), 1)
+    key = pair[at[kept]].astype(np.int64) * width + stage.codes[kept]
+    minutes = (log["end_min"].to_numpy() - log["start_min"].to_numpy())[kept]
+    sums = pd.Series(minutes).groupby(key, sort=False).sum()
+    codes = sums.index.to_numpy()
+    totals = pd.DataFrame({
+        "flow": np.array([pairs[k][0] for k in codes // width], dtype=object),
+        "kind": np.array([pairs[k][1] for k in codes // width], dtype=object),
+        "stage": np.asarray(stage.categories, dtype=object)[codes % width],
+        "minutes": sums.to_numpy()})
+    totals = totals.sort_values(["flow", "kind", "stage"]).reset_index(drop=True)
+    counts = labels.to_frame(index=False, name=["flow", "kind"]).groupby(
+        ["flow", "kind"]).size().rename("requests").reset_index()
     totals = totals.merge(counts, on=["flow", "kind"])
     totals.insert(0, "replication", run.replication)
     totals.insert(0, "variant", run.variant)
@@ -93,15 +138,20 @@ def targets(scenario: Scenario) -> dict[tuple[str, str], float]:
 def replication_metrics(requests: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     """Per replication, flow, kind and household group (plus ``all``): counts and statistics."""
     counted = requests[requests["created_min"] >= scenario.warmup]
-    both = pd.concat([counted, counted.assign(household_group=ALL)], ignore_index=True)
     goal = targets(scenario)
     rows = []
-    for (variant, flow, kind, group, replication), part in both.groupby(
-            [*GROUP_KEYS, "replication"], sort=False):
-        target = goal.get((flow, kind), np.nan)
-        rows.append({"variant": variant, "flow": flow, "kind": kind, "household_group": group,
-                     "replication": replication, "target_min": target,
-                     **_counts(part), **_statistics(part, target, scenario.horizon)})
+    # Each household group, then every group together (``all``): the order of first
+    # appearance within each, as one grouping over both would give.
+    for keys, group in (([*GROUP_KEYS, "replication"], None),
+                        (["variant", "flow", "kind", "replication"], ALL)):
+        for values, part in counted.groupby(keys, sort=False, observed=True):
+            found = dict(zip(keys, values, strict=True))
+            flow, kind = found["flow"], found["kind"]
+            target = goal.get((flow, kind), np.nan)
+            rows.append({"variant": found["variant"], "flow": flow, "kind": kind,
+                         "household_group": group or found["household_group"],
+                         "replication": found["replication"], "target_min": target,
+                         **_counts(part), **_statistics(part, target, scenario.horizon)})
     return pd.DataFrame(rows)
 
 
@@ -212,6 +262,14 @@ def _statistics(part: pd.DataFrame, target: float, horizon: float) -> dict:
     else:
         result["within_target"] = np.nan
     return result
+
+
+def _keyed(run: RunRecords, table: pd.DataFrame) -> pd.DataFrame:
+    """A run's table with its variant and replication in front."""
+    table = table.copy(deep=False)
+    table.insert(0, "replication", run.replication)
+    table.insert(0, "variant", run.variant)
+    return table
 
 
 def _frame(run: RunRecords, rows: list[tuple], columns: Sequence[str]) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
+import pandas as pd
 import simpy
 
 from sim import chain as chains
@@ -26,7 +27,7 @@ from sim.flows.notice import NoticeFlow
 from sim.flows.supply import SupplyFlow
 from sim.flows.testing import TestingFlow
 from sim.heads import Station, daily_windows, off_duty
-from sim.log import BooksRow, EventLog, RequestRow, StageRow
+from sim.log import BooksRow, EventLog, RequestRow, StageRow, labels_categorical
 from sim.losses import Losses
 from sim.scenario import LEVELS, Scenario, Variant
 from sim.site import Household, Site, links
@@ -38,8 +39,8 @@ class RunRecords:
 
     replication: int
     variant: str
-    requests: list[RequestRow]
-    stages: list[tuple]  # StageRow fields, as plain tuples
+    requests: pd.DataFrame  # REQUEST_COLUMNS; labels categorical, times float64
+    stages: pd.DataFrame  # STAGE_COLUMNS; stage and node categorical
     heads: list[BooksRow]
     resources: list[BooksRow]
     extra: dict = field(default_factory=dict)
@@ -85,8 +86,11 @@ class Drill:
         self.operations = stream(scenario.seed, replication, "operations")
 
         self.stations: dict[str, Station] = {}
+        self._labels: dict[str, tuple] = {}  # per head: what its books say of it
         for node in chains.heads(graph):
             data = graph.nodes[node]
+            self._labels[node] = (data["level_name"], data["role"], data["area"],
+                                  data["households"])
             station = Station(self.env, node, data["staff"], data["level"], data["x_m"],
                               data["floor"])
             station.lift = data.get("lift")
@@ -155,6 +159,14 @@ class Drill:
             paths.append(path[:top + 1])
         return paths
 
+    def drop_chain(self) -> None:
+        """Let go of the chain graph: the built model no longer needs it.
+
+        A city district's chain takes hundreds of MiB; a run that does not keep it for
+        the next one frees it before the event loop starts.
+        """
+        self.graph = None
+
     # ---- running ----------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -175,22 +187,15 @@ class Drill:
 
     def records(self) -> RunRecords:
         """The log and the books as plain rows."""
-        graph = self.graph
-        households = self.households
-        requests = []
-        for rid, (flow, kind, hh, created, completed, status) in enumerate(self.log.requests):
-            household = households[hh]
-            requests.append(RequestRow(rid, flow, kind, household.node,
-                                       self.group_names[household.group], household.area,
-                                       household.grid, created, completed, status))
+        requests = self.request_table()
         horizon = self.scenario.horizon
         heads = []
         for node, station in self.stations.items():
-            data = graph.nodes[node]
+            level_name, role, area, served = self._labels[node]
             busy = station.busy_at(horizon)
-            heads.append(BooksRow(node, data["level_name"], data["role"], data["area"],
-                                  data["households"], station.capacity, station.tasks,
-                                  busy, busy / (station.capacity * horizon), station.max_queue))
+            heads.append(BooksRow(node, level_name, role, area, served, station.capacity,
+                                  station.tasks, busy, busy / (station.capacity * horizon),
+                                  station.max_queue))
         resources = []
         beside = [(self.depot, "depot"), (self.vehicles, "vehicle"),
                   (self.dispatch, "dispatch"), (self.ambulances, "ambulance")]
@@ -208,8 +213,32 @@ class Drill:
             resources.extend(flow.resource_rows(horizon))
             if isinstance(flow, TestingFlow):
                 extra["testing"] = {"waits": flow.waits, "queue": flow.queue_trace}
-        return RunRecords(self.replication, self.variant, requests, self.log.stages, heads,
+        return RunRecords(self.replication, self.variant, requests, self.log.stage_table(), heads,
                           resources, extra=extra)
+
+    def request_table(self) -> pd.DataFrame:
+        """The log's requests with their households' labels, as columns."""
+        log, households = self.log, self.households
+        columns = log.request_columns()
+        names = pd.Index(log.names, dtype=object)
+        hh = columns["household"]
+        node_of = pd.Index([h.node for h in households], dtype=object)
+        group_of = np.array([h.group for h in households], dtype=np.int32)
+        areas, area_of = _codes([h.area for h in households])
+        grids, grid_of = _codes([h.grid for h in households])
+        return pd.DataFrame({
+            "request_id": np.arange(len(hh), dtype=np.int64),
+            "flow": labels_categorical(columns["flow"], names),
+            "kind": labels_categorical(columns["kind"], names),
+            "household": pd.Categorical.from_codes(hh, categories=node_of),
+            "household_group": pd.Categorical.from_codes(
+                group_of[hh], categories=pd.Index(self.group_names, dtype=object)),
+            "area": pd.Categorical.from_codes(area_of[hh], categories=areas),
+            "grid": pd.Categorical.from_codes(grid_of[hh], categories=grids),
+            "created_min": columns["created_min"],
+            "completed_min": columns["completed_min"],
+            "status": labels_categorical(columns["status"], names),
+        }, columns=list(REQUEST_COLUMNS))
 
     def arrivals(self) -> dict[tuple[str, str], int]:
         """How many requests the demand holds per (flow, kind): the log must account for all."""
@@ -273,3 +302,10 @@ class Drill:
                 if mine not in intervals:
                     intervals[mine] = daily_windows(mine, self.start_clock, horizon)
                 off_duty(self.env, pool, intervals[mine], self.off_duty_priority)
+
+
+def _codes(labels: list[str]) -> tuple[pd.Index, np.ndarray]:
+    """Distinct labels in order of first appearance, and each label's code."""
+    codes, uniques = pd.factorize(pd.Index(labels, dtype=object))
+    return pd.Index(uniques, dtype=object), codes.astype(np.int32)
+

@@ -138,7 +138,9 @@ def test_conservation_detects_a_vanished_request() -> None:
     records.requests = records.requests[1:]
     assert not metrics.conservation([records])["balanced"].all()
     records = run_one(scenario, "five_levels", 0)
-    records.requests[0] = (*records.requests[0][:-1], "lost")
+    status = records.requests["status"].astype(object)
+    status.iloc[0] = "lost"
+    records.requests["status"] = status
     assert not metrics.conservation([records])["balanced"].all()
 
 

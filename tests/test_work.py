@@ -243,7 +243,7 @@ def test_multi_drop_trips_serve_several_gates_with_one_load() -> None:
 
 def test_supply_disabled_pushes_no_packages() -> None:
     records, _ = drill(make_scenario(lane_round(**{"supply.enabled": False})))
-    assert records.requests == []
+    assert records.requests.empty
     assert records.extra["arrivals"] == {}
 
 
