@@ -30,6 +30,8 @@ TABLES = {
 }
 """Results attribute → table file name (without suffix) in a results folder."""
 CLOCKS = [f"{m // 60:02d}:{m % 60:02d}" for m in range(1440)]
+LABELS = {"stages": ("stage", "node")}
+"""Label columns a run keeps categorical (a city's stage table has millions of rows)."""
 _TIMES = {"requests": "created", "stages": "start"}
 """Tables that get clock and day columns, from their ``<prefix>_min`` column."""
 
@@ -47,7 +49,7 @@ def tidy(results: Results) -> Results:
         if table is None or name == "stage_totals":  # stage_breakdown groups this one
             continue
         table = table.copy()
-        if "variant" in table and not isinstance(table["variant"].dtype, pd.CategoricalDtype):
+        if "variant" in table and table["variant"].dtype != order:
             table["variant"] = table["variant"].astype(str).astype(order)
         prefix = _TIMES.get(name)
         if prefix and f"{prefix}_min" in table and f"{prefix}_day" not in table:
@@ -119,6 +121,8 @@ def load(folder: str | Path) -> Results:
     for name in names:
         own = variant_scenario(scenario, name)
         chains[name] = chain_for_variant(base, own, own.variants[0])
+    for name, columns in LABELS.items():
+        tables[name] = tables[name].astype({c: "category" for c in columns})
     kept = tables["requests"] is not None
     if not kept:
         tables["requests"] = pd.DataFrame(columns=["variant", "replication", "created_min"])
