@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from scipy import stats
 
@@ -28,8 +27,12 @@ from sim import metrics, plots_flows
 from sim.chainplot import chain_figure
 from sim.experiment import Results
 from sim.scenario import LEVELS
+from sim.style import MARKERS as _MARKERS
 from sim.style import STYLE as _STYLE
+from sim.style import colour as _colour
+from sim.style import line_style as _line_style
 from sim.style import styled as _styled
+from sim.style import variant_legend as _variant_legend
 
 DPI = 110
 UTILISATION_WIDTH = 11.0
@@ -43,8 +46,6 @@ STAGE_COLOURS = {
 STAGE_ORDER = ("contact", "relay", "batch", "bulk", "dispatch", "depot", "vehicles", "vehicle",
                "gate", "travel", "queue", "carry", "walk", "attend", "handover")
 """Stages in the order a request usually meets them (others follow alphabetically)."""
-_MARKERS = "osD^vPX*<>hp"
-_DASHES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (3, 1, 1, 1, 1, 1)))
 MAX_BANDS = 3
 """With more variants than this, only the first (the reference) gets its band: overlapping
 bands would hide the lines."""
@@ -158,25 +159,6 @@ def _band(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return mean, mean, mean
     half = stats.t.ppf(0.975, len(curves) - 1) * curves.std(axis=0, ddof=1) / np.sqrt(len(curves))
     return mean, np.clip(mean - half, 0, 1), np.clip(mean + half, 0, 1)
-
-
-def _line_style(i: int) -> dict:
-    """Colour aside, what tells variant ``i`` apart when curves coincide: dashes, markers."""
-    return {"linestyle": _DASHES[i % len(_DASHES)], "marker": _MARKERS[i % len(_MARKERS)],
-            "markevery": (0.03 + 0.09 * (i % 10) / 10, 0.09), "markersize": 4,
-            "linewidth": 1.3, "markerfacecolor": "none"}
-
-
-def _variant_legend(figure: Figure, variants: list[str], lines: bool = False,
-                    labels: list[str] | None = None) -> None:
-    """One legend for the whole figure, below the panels, never over a curve."""
-    handles = [Line2D([], [], color=_colour(i), **(_line_style(i) if lines else
-                                                   {"marker": _MARKERS[i % len(_MARKERS)],
-                                                    "linestyle": "none",
-                                                    "markerfacecolor": "none"}),
-                      label=(labels or variants)[i]) for i in range(len(variants))]
-    figure.legend(handles=handles, loc="outside lower center",
-                  ncols=min(max(len(variants), 1), 4))
 
 
 @_styled
@@ -432,10 +414,3 @@ def _no_data(ax: Axes) -> None:
             color="grey")
     ax.set_xticks([])
     ax.set_yticks([])
-
-
-def _colour(index: int) -> tuple:
-    """tab10, then Dark2: twenty distinct colours before any repeats."""
-    if index % 18 < 10:
-        return matplotlib.colormaps["tab10"](index % 18)
-    return matplotlib.colormaps["Dark2"](index % 18 - 10)

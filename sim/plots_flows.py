@@ -3,7 +3,8 @@
 ``figures(results)`` lists (name, draw) pairs for :func:`sim.plots.write_figures`:
 the notice coverage curve, one line per variant, when the scenario issues notices;
 the longest queue at each testing point over time, one panel per variant, when it
-runs testing rounds.
+runs testing rounds; every target's share met with and without lost heads, one panel
+per design the scenario also runs with ``lose_heads``.
 """
 
 from __future__ import annotations
@@ -11,11 +12,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
+from sim import metrics
+from sim.decision import required_shares
 from sim.experiment import Results
+from sim.scenario_flows import loss_pairs
+from sim.style import colour, line_style, variant_legend
 
 
 def figures(results: Results) -> list[tuple[str, Callable[[], Figure]]]:
@@ -25,6 +30,8 @@ def figures(results: Results) -> list[tuple[str, Callable[[], Figure]]]:
         found.append(("coverage_notice", functools.partial(coverage_figure, results)))
     if "testing_queue" in results.flow_tables:
         found.append(("testing_queue", functools.partial(queue_figure, results)))
+    if loss_pairs(results.scenario):
+        found.append(("lost_heads", functools.partial(losses_figure, results)))
     return found
 
 
@@ -56,22 +63,62 @@ def coverage_figure(results: Results) -> Figure:
     figure = Figure(figsize=(7.0, 4.2), layout="constrained")
     ax = figure.subplots()
     scale, unit = (60.0, "h") if curve["minutes_after_issue"].max() > 180 else (1.0, "min")
-    colours = matplotlib.colormaps["tab10"]
+    drawn = []
     for i, variant in enumerate(results.variants):
         part = curve[curve["variant"] == variant]
         if not part.empty:
             ax.step(part["minutes_after_issue"].to_numpy() / scale,
-                    part["known_share"].to_numpy(), where="post", color=colours(i % 10),
-                    label=variant)
-    ax.axvline(target / scale, color="black", linestyle="--", linewidth=1,
-               label=f"target {target / scale:.3g} {unit}")
+                    part["known_share"].to_numpy(), where="post", color=colour(i),
+                    **line_style(i))
+            drawn.append(variant)
+    ax.axvline(target / scale, color="black", linestyle="--", linewidth=1)
     for share in (0.5, 0.9):
         ax.axhline(share, color="grey", linewidth=0.6, linestyle=":")
     ax.set(ylim=(0, 1.02), xlim=(0, float(np.max(curve["minutes_after_issue"])) / scale),
            xlabel=f"time since the notice was issued ({unit})",
            ylabel="share of households who know")
-    ax.legend(loc="lower right", fontsize=8)
+    variant_legend(figure, drawn, lines=True)
     ax.set_title("Notices: share of households who know, by time since issue\n"
-                 f"(every issue pooled, mean of {results.scenario.replications} replications)",
-                 fontsize=9)
+                 f"(every issue pooled, mean of {results.scenario.replications} replications; "
+                 f"target {target / scale:.3g} {unit}, dashed)", fontsize=9)
     return figure
+
+
+def losses_figure(results: Results) -> Figure:
+    """Each target's share answered in time, per design with and without its lost heads.
+
+    Points are means with 95% intervals across replications; the grey bar is the share
+    the planner requires.
+    """
+    pairs = loss_pairs(results.scenario)
+    summary = results.summary[results.summary["household_group"] == metrics.ALL]
+    required = required_shares(results.scenario)
+    keys = list(metrics.targets(results.scenario))
+    figure = Figure(figsize=(4.6 * len(pairs) + 0.8, 0.42 * len(keys) + 1.9),
+                    layout="constrained")
+    axes = np.atleast_1d(figure.subplots(1, len(pairs), sharey=True, squeeze=False).ravel())
+    rows = np.arange(len(keys))
+    for ax, pair in zip(axes, pairs, strict=True):
+        for offset, variant in zip((-0.15, 0.15), pair, strict=True):
+            i = results.variants.index(variant)
+            part = summary[summary["variant"] == variant].set_index(["flow", "kind"])
+            share = np.array([part["within_target"].get(k, np.nan) for k in keys], dtype=float)
+            half = np.array([part["within_target_hw"].get(k, np.nan) for k in keys], dtype=float)
+            ax.errorbar(share, rows + offset, xerr=np.nan_to_num(half), fmt=line_style(i)["marker"],
+                        color=colour(i), markerfacecolor="none", capsize=2, linestyle="none")
+        ax.scatter([required.get(k, np.nan) for k in keys], rows, marker="|", s=160,
+                   color="grey", zorder=0)
+        ax.set(xlim=(-0.02, 1.02), title=f"{pair[0]}\nwith and without lost heads",
+               xlabel="share answered within target")
+        ax.grid(axis="x", linewidth=0.4, alpha=0.5)
+    axes[0].set_yticks(rows, [f"{flow} · {kind}" for flow, kind in keys])
+    axes[0].invert_yaxis()
+    shown = list(dict.fromkeys(v for pair in pairs for v in pair))
+    figure.legend(handles=[_handle(results.variants.index(v), v) for v in shown],
+                  loc="outside lower center", ncols=min(len(shown), 4))
+    return figure
+
+
+def _handle(i: int, label: str) -> Line2D:
+    return Line2D([], [], color=colour(i), marker=line_style(i)["marker"], linestyle="none",
+                  markerfacecolor="none", label=label)

@@ -171,9 +171,10 @@ def add_section(render: SectionRenderer) -> None:
 
 add_section(report_flows.notices)  # the flows' own sections (sim/report_flows.py)
 add_section(report_flows.testing)
+add_section(report_flows.losses)
 
 SECTION_ORDER = ("decision", "inputs", "findings", "sensitivity", "comparison", "notices",
-                 "testing", "costs", "figures", "conservation", "groups")
+                 "testing", "losses", "costs", "figures", "conservation", "groups")
 """The ids of the report's sections in page order (``sensitivity`` only with its block)."""
 
 

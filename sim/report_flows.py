@@ -1,7 +1,8 @@
 """The report's paragraphs on the flows that reach every household (:mod:`sim.coverage`).
 
-``notices(results, figures)`` and ``testing(results, figures)`` are report sections
-(:func:`sim.report.add_section`), each empty when its flow is off:
+``notices(results, figures)``, ``testing(results, figures)`` and ``losses(results,
+figures)`` are report sections (:func:`sim.report.add_section`), each empty when its
+flow is off (losses: when no design also runs with lost heads):
 notices, per variant, the minutes until 50, 90 and 100% of the households knew each
 notice, with 95% half-widths across replications, and the share that knew by the
 horizon; testing rounds, per variant and round, the round's duration, the share
@@ -14,13 +15,19 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from sim import metrics
 from sim.experiment import Results
+from sim.markup import duration, label
 from sim.markup import e as _e
 from sim.markup import table as _html_table
+from sim.scenario_flows import loss_pairs
 
 CAPTIONS = {
     "testing": "Testing: the longest queue at each sampling point per 10 minutes during the "
                "rounds (first replication, one panel per variant).",
+    "lost": "Lost heads: each target's share answered within target, per design with and "
+            "without its heads lost (95% intervals across replications); the grey bar is the "
+            "share required.",
     "coverage": "Notices: share of households who know, against time since issue, per variant "
                 "(every issue pooled, mean over replications); the dashed line is the target.",
 }
@@ -74,6 +81,39 @@ def notices(results: Results, figures: list[Path]) -> str:
             "left households uninformed at the horizon (those runs are left out of its mean). "
             "Per household group: coverage.csv.")
     return f'<section id="notices"><h2>Notices</h2><p>{_e(text)}</p>{table}</section>'
+
+
+def losses(results: Results, figures: list[Path]) -> str:
+    """``<section id="losses">``: each design against itself with lost heads, or ""."""
+    pairs = loss_pairs(results.scenario)
+    if not pairs:
+        return ""
+    summary = results.summary[results.summary["household_group"] == metrics.ALL]
+    cell = summary.set_index(["variant", "flow", "kind"])
+    head = ["design", "with lost heads", "what", "within target", "with losses",
+            "p95", "with losses"]
+    body = []
+    for base, lost in pairs:
+        for flow, kind in metrics.targets(results.scenario):
+            if (base, flow, kind) not in cell.index or (lost, flow, kind) not in cell.index:
+                continue
+            a, b = cell.loc[(base, flow, kind)], cell.loc[(lost, flow, kind)]
+            body.append([base, lost, label(flow, kind), _share(a), _share(b),
+                         duration(a["p95"]), duration(b["p95"])])
+    text = ("Each design that the scenario also runs with heads taken away (lose_heads: "
+            "isolated, ill, exhausted; their work goes to the backup), side by side: the share "
+            "of requests answered within target (mean over replications ± 95% half-width, in "
+            "points) and the p95 response. Losses are drawn from their own random stream, so "
+            "both columns see the same demand.")
+    return (f'<section id="losses"><h2>Lost heads</h2><p>{_e(text)}</p>'
+            f"{_html_table(head, body)}</section>")
+
+
+def _share(row: object) -> str:
+    share, half = row["within_target"], row["within_target_hw"]
+    if not math.isfinite(share):
+        return "—"
+    return f"{share:.0%}" + (f" ± {half * 100:.0f}" if math.isfinite(half) else "")
 
 
 def _ci(mean: float, half: float) -> str:

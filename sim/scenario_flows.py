@@ -183,3 +183,19 @@ def flow_requests(scenario: Scenario, households: float) -> float:
         makeup = testing.absent if testing.makeup is not None else 0.0
         requests += households * rounds * (1 + makeup)
     return requests
+
+
+def loss_pairs(scenario: Scenario) -> list[tuple[str, str]]:
+    """(design, the same design with heads lost) pairs of the scenario's variants.
+
+    A variant with ``lose_heads`` pairs with the first variant without losses whose other
+    settings are exactly its own.
+    """
+    plain = {}
+    for variant in scenario.variants:
+        if not variant.lose_heads:
+            plain.setdefault(repr(variant.model_dump(exclude={"name", "lose_heads"})),
+                             variant.name)
+    return [(plain[key], variant.name) for variant in scenario.variants
+            if variant.lose_heads
+            and (key := repr(variant.model_dump(exclude={"name", "lose_heads"}))) in plain]

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import matplotlib
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 STYLE = {"font.size": 9, "axes.titlesize": 10, "axes.spines.top": False,
           "axes.spines.right": False, "legend.fontsize": 8, "legend.frameon": False,
@@ -20,3 +21,33 @@ def styled(draw: Callable[..., Figure]) -> Callable[..., Figure]:
         with matplotlib.rc_context(STYLE):
             return draw(*args, **kwargs)
     return wrapper
+
+
+MARKERS = "osD^vPX*<>hp"
+DASHES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (3, 1, 1, 1, 1, 1)))
+
+
+def colour(index: int) -> tuple:
+    """Variant ``index``'s colour: tab10, then Dark2, eighteen distinct before any repeats."""
+    if index % 18 < 10:
+        return matplotlib.colormaps["tab10"](index % 18)
+    return matplotlib.colormaps["Dark2"](index % 18 - 10)
+
+
+def line_style(i: int) -> dict:
+    """Colour aside, what tells variant ``i`` apart when curves coincide: dashes, markers."""
+    return {"linestyle": DASHES[i % len(DASHES)], "marker": MARKERS[i % len(MARKERS)],
+            "markevery": (0.03 + 0.09 * (i % 10) / 10, 0.09), "markersize": 4,
+            "linewidth": 1.3, "markerfacecolor": "none"}
+
+
+def variant_legend(figure: Figure, variants: list[str], lines: bool = False,
+                   labels: list[str] | None = None) -> None:
+    """One legend for the whole figure, below the panels, never over a curve."""
+    handles = [Line2D([], [], color=colour(i), **(line_style(i) if lines else
+                                                  {"marker": MARKERS[i % len(MARKERS)],
+                                                   "linestyle": "none",
+                                                   "markerfacecolor": "none"}),
+                      label=(labels or variants)[i]) for i in range(len(variants))]
+    figure.legend(handles=handles, loc="outside lower center",
+                  ncols=min(max(len(variants), 1), 4))

@@ -107,14 +107,25 @@ def test_common_random_numbers_across_variants() -> None:
 
 
 def test_dask_cluster_matches_local_run() -> None:
-    """The plain small scenario, and the same with every volunteer-work mechanism on."""
+    """The plain small scenario, the same with every volunteer-work mechanism on, and with
+    notices, testing rounds, lost heads, skip-level escalation and sealed gates."""
     pytest.importorskip("distributed")
     from distributed import LocalCluster
 
+    from .test_escalation_gates import GATE
+    from .test_losses import loss_dict
     from .test_work import every_mechanism
 
+    flows = loss_dict({"level": "building", "share": 0.5, "from": "3h", "backup": "sibling"},
+                      {"level": "floor", "rate_per_day": 0.2, "duration": "12h",
+                       "backup": "parent"})
+    flows["emergency"]["gate"] = GATE
+    for severity in flows["emergency"]["severities"].values():
+        severity["report"] = "skip_level"
+    flows["variants"].append({"name": "plain"})
     scenarios = [make_scenario(small_dict(), replications=2),
-                 make_scenario(every_mechanism(), replications=2)]
+                 make_scenario(every_mechanism(), replications=2),
+                 make_scenario(flows, replications=2)]
     local = [run_experiment(scenario, jobs=1, progress=False) for scenario in scenarios]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -128,6 +139,10 @@ def test_dask_cluster_matches_local_run() -> None:
         pd.testing.assert_frame_equal(there.summary, here.summary, check_exact=True)
         pd.testing.assert_frame_equal(there.heads, here.heads, check_exact=True)
         pd.testing.assert_frame_equal(there.resources, here.resources, check_exact=True)
+        assert there.flow_tables.keys() == here.flow_tables.keys()
+        for name, table in here.flow_tables.items():
+            pd.testing.assert_frame_equal(there.flow_tables[name], table, check_exact=True)
+    assert {"coverage", "testing"} <= local[2].flow_tables.keys()
 
 
 def test_without_request_rows_the_summary_is_unchanged(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from sim.experiment import run_experiment
 from sim.metrics import conservation, requests_frame
 from sim.model import Drill, RunRecords
 from sim.scenario import Scenario
-from sim.scenario_flows import HeadLoss
+from sim.scenario_flows import HeadLoss, loss_pairs
 
 from .conftest import make_scenario, small_dict
 from .test_flows_notice import NOTICE
@@ -111,3 +111,32 @@ def test_same_bytes_across_jobs() -> None:
     two = run_experiment(scenario, jobs=2, progress=False)
     assert one.requests.to_csv() == two.requests.to_csv()
     assert one.flow_tables["coverage"].to_csv() == two.flow_tables["coverage"].to_csv()
+
+
+def test_designs_pair_with_their_lossy_twin_only() -> None:
+    data = loss_dict({"level": "building", "share": 0.5, "from": "3h", "backup": "sibling"})
+    data["variants"] += [{"name": "plain"}, {"name": "other", "drop_levels": ["floor"]},
+                         {"name": "other_lossy", "drop_levels": ["floor"],
+                          "lose_heads": data["variants"][0]["lose_heads"]},
+                         {"name": "orphan", "drop_levels": ["building"],
+                          "lose_heads": data["variants"][0]["lose_heads"]}]
+    assert loss_pairs(make_scenario(data)) == [("plain", "lossy"), ("other", "other_lossy")]
+
+
+def test_lost_heads_have_their_figure_and_report_section(tmp_path) -> None:
+    from sim import plots, report, report_flows
+
+    data = loss_dict({"level": "grid", "share": 1.0, "from": "2h", "backup": "parent"})
+    data["variants"].append({"name": "plain"})
+    results = run_experiment(make_scenario(data, replications=2), jobs=1, progress=False)
+    section = report_flows.losses(results, [])
+    assert section.startswith('<section id="losses">')
+    assert section.count("<tr>") > 2 and "plain" in section and "lossy" in section
+    paths = plots.write_figures(results, tmp_path / "figures")
+    assert "lost_heads" in [p.stem for p in paths]
+    report.write_report(results, paths, tmp_path / "report.html")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert page.index('id="losses"') < page.index('id="costs"')
+    assert "Lost heads: each target" in page
+    plain = make_scenario(loss_dict({"level": "grid", "share": 1.0, "from": "2h"}))
+    assert loss_pairs(plain) == []
