@@ -206,11 +206,14 @@ def bottleneck(breakdown: pd.DataFrame, stages: pd.DataFrame, heads: pd.DataFram
 
 def _resource(stages: pd.DataFrame, variant: str, flow: str, kind: str, stage: str) -> str:
     """The resource holding most of ``stage``: a level's heads, or a station beside the chain."""
-    unknown = HOLDERS.get(stage, "unknown (not in the kept stage log)")
+    unknown = HOLDERS.get(stage, "unknown (no such hop in the kept stage log)")
     if stages is None or stages.empty or "flow" not in stages:
         return unknown
-    part = stages[(stages["variant"] == variant) & (stages["stage"] == stage)
-                  & (stages["flow"] == flow) & (stages["kind"] == kind)]
+    same = stages[(stages["variant"] == variant) & (stages["stage"] == stage)
+                  & (stages["flow"] == flow)]
+    part = same[same["kind"] == kind]
+    if part.empty:  # rare kinds (a critical case or two a run) may miss the kept run:
+        part = same  # the flow's other kinds take that stage at the same resources
     if part.empty:
         return unknown
     minutes = part["end_min"] - part["start_min"]

@@ -80,7 +80,10 @@ def label(flow: str, kind: str) -> str:
                 "package": "government package delivery"}.get(kind, f"supply {kind} delivery")
     if flow == "emergency":
         return f"{kind} emergency response"
-    return f"{flow} {kind}"
+    return {("notice", "notice"): "notice reaching a household",
+            ("feedback", "reply"): "reply reaching the community head",
+            ("testing", "round"): "testing in the round",
+            ("testing", "makeup"): "make-up test"}.get((flow, kind), f"{flow} {kind}")
 
 
 CSS = """

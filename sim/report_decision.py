@@ -13,6 +13,7 @@ from pathlib import Path
 from sim import decision as dec
 from sim.experiment import Results
 from sim.markup import duration, e, interval, label, short_duration, table
+from sim.scenario_flows import HeadLoss
 from sim.sources import inputs
 
 ASSUMPTIONS = (
@@ -28,7 +29,10 @@ ASSUMPTIONS = (
     "job time starts at the door.",
     "A drill runs from lockdown to the horizon; requests still open then are censored "
     "(counted as misses in the share within target, absent from response times).",
-    "Isolation of heads, notices, testing rounds and city scale are not modelled.",
+    "Notices, replies, testing calls and make-up tests rank above supply work and below "
+    "every emergency at a head; a lost head's new and waiting work goes to its backup.",
+    "One chain, one depot and one ambulance pool per scenario, however many communities "
+    "it lays out; supply vans hand over at the gate and do not wait for sealed gates.",
 )
 _CLASS = {dec.MET: "met", dec.NOT_MET: "notmet", dec.UNSURE: "unsure"}
 
@@ -99,7 +103,20 @@ def _changes(results: Results, variant: str) -> str:
     parts = [f"no {level} heads" for level in spec.drop_levels]
     parts += [f"{level}: ~{n} households a head" for level, n in spec.households_per_head.items()]
     parts += [f"{key} = {value}" for key, value in spec.overrides.items()]
+    parts += [_loss_text(loss) for loss in spec.lose_heads]
     return "; ".join(parts) or "as the scenario"
+
+
+def _loss_text(loss: HeadLoss) -> str:
+    """A ``lose_heads`` entry in words: "25% of grid heads lost 24 h-72 h (sibling)"."""
+    said = []
+    if loss.share:
+        until = short_duration(loss.until) if loss.until is not None else "the horizon"
+        said.append(f"{loss.share:.0%} of {loss.level} heads lost "
+                    f"{short_duration(loss.start)}-{until}")
+    if loss.rate_per_day:
+        said.append(f"{loss.level} heads lost at {loss.rate_per_day:g} per head-day")
+    return f"{' and '.join(said)} (backup: {loss.backup})"
 
 
 def _causes(found: dec.Decision) -> str:
