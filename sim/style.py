@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable
 
 import matplotlib
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -41,13 +42,25 @@ def line_style(i: int) -> dict:
             "linewidth": 1.3, "markerfacecolor": "none"}
 
 
-def variant_legend(figure: Figure, variants: list[str], lines: bool = False,
+def variant_legend(where: Figure | Axes, variants: list[str], lines: bool = False,
                    labels: list[str] | None = None) -> None:
-    """One legend for the whole figure, below the panels, never over a curve."""
+    """One legend of the variants: below a figure's panels, never over a curve."""
     handles = [Line2D([], [], color=colour(i), **(line_style(i) if lines else
                                                   {"marker": MARKERS[i % len(MARKERS)],
                                                    "linestyle": "none",
                                                    "markerfacecolor": "none"}),
                       label=(labels or variants)[i]) for i in range(len(variants))]
-    figure.legend(handles=handles, loc="outside lower center",
-                  ncols=min(max(len(variants), 1), 4))
+    legend(where, handles, ncols=min(max(len(variants), 1), 4))
+
+
+def legend(where: Figure | Axes, handles: list | None = None, ncols: int = 1, *,
+           loc: str = "outside lower center", **kwargs: object) -> None:
+    """A figure's legend outside its panels (``loc``), an Axes' legend where it hides least.
+
+    Without ``handles``, the labelled artists are the entries.
+    """
+    if isinstance(where, Axes):
+        loc, ncols = "best", min(ncols, 2)
+    if handles is not None:
+        kwargs["handles"] = handles
+    where.legend(loc=loc, ncols=ncols, **kwargs)

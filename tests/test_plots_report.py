@@ -16,7 +16,7 @@ import pytest
 from scipy import stats
 
 import sim
-from sim import chainplot, plots, report, sources
+from sim import chainplot, plot_panels, plots, report, sources
 from sim.experiment import Results
 
 from .conftest import ROOT, SMALL
@@ -115,10 +115,10 @@ def test_legends_sit_outside_the_curves_and_coinciding_variants_differ(results: 
 
 def test_ecdf_band_is_the_interval_across_replications() -> None:
     grid = np.array([0.0, 1.0, 2.0, 3.0])
-    curves = np.array([plots._share_within(np.array([0.5, 1.5, np.nan]), grid),
-                       plots._share_within(np.array([0.5, 2.5, 2.5]), grid)])
+    curves = np.array([plot_panels._share_within(np.array([0.5, 1.5, np.nan]), grid),
+                       plot_panels._share_within(np.array([0.5, 2.5, 2.5]), grid)])
     assert curves.tolist() == [[0, 1 / 3, 2 / 3, 2 / 3], [0, 1 / 3, 1 / 3, 1.0]]
-    mean, low, high = plots._band(curves)
+    mean, low, high = plot_panels._band(curves)
     half = stats.t.ppf(0.975, 1) * curves.std(axis=0, ddof=1) / np.sqrt(2)
     assert mean.tolist() == pytest.approx(curves.mean(axis=0).tolist())
     assert high.tolist() == pytest.approx(np.clip(mean + half, 0, 1).tolist())
