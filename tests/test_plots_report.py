@@ -134,8 +134,8 @@ def test_target_labels_stay_clear_of_bar_labels(results: Results) -> None:
 
 
 def test_every_stage_has_a_strong_distinct_colour() -> None:
-    colours = [matplotlib.colors.to_rgb(plots.STAGE_COLOURS[s]) for s in plots.STAGE_ORDER
-               if s != "vehicles"]  # an older name of vehicle, same colour
+    colours = [matplotlib.colors.to_rgb(plot_panels.STAGE_COLOURS[s])
+               for s in plot_panels.STAGE_ORDER if s != "vehicles"]  # vehicles: old name of vehicle
     assert len(set(colours)) == len(colours)
     for rgb in colours:  # relative luminance: nothing pale on a white page
         assert 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2] < 0.75, rgb
