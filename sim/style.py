@@ -8,6 +8,7 @@ from collections.abc import Callable
 import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 
 STYLE = {"font.size": 9, "axes.titlesize": 10, "axes.spines.top": False,
@@ -16,11 +17,20 @@ STYLE = {"font.size": 9, "axes.titlesize": 10, "axes.spines.top": False,
 
 
 def styled(draw: Callable[..., Figure]) -> Callable[..., Figure]:
-    """Draw under :data:`STYLE` without touching the caller's rcParams."""
+    """Draw under :data:`STYLE` without touching the caller's rcParams.
+
+    Tick labels are made when the figure is drawn: their size is fixed here, so the
+    figure looks the same shown in a notebook as saved in the report.
+    """
     @functools.wraps(draw)
     def wrapper(*args: object, **kwargs: object) -> Figure:
         with matplotlib.rc_context(STYLE):
-            return draw(*args, **kwargs)
+            figure = draw(*args, **kwargs)
+            for axis in "xy":
+                size = FontProperties(size=matplotlib.rcParams[f"{axis}tick.labelsize"])
+                for ax in figure.axes:
+                    ax.tick_params(axis=axis, labelsize=size.get_size_in_points())
+            return figure
     return wrapper
 
 
