@@ -80,10 +80,9 @@ class PlotAccessor:
         r = self._results
         if ax is None:
             return self._whole(plots.stages_figure, flow=flow, kind=kind)
-        keys = plot_panels.stage_keys(r)
-        if not keys:
-            raise ValueError("no stage times in these results (run with stages='first' or 'all')")
-        flow, kind = choose(keys, ("flow", "kind"), (flow, kind), "stages")
+        flow, kind = choose(plot_panels.stage_keys(r), ("flow", "kind"), (flow, kind), "stages",
+                            missing="no stage times in these results (run with stages='first' "
+                                    "or 'all')")
         return self._into(ax, lambda ax: plot_panels.stage_legend(
             ax, r, plot_panels.stages_panel(ax, r, flow, kind)))
 
@@ -110,10 +109,8 @@ class PlotAccessor:
         r = self._results
         if ax is None:
             return self._whole(plots.tradeoff_figure, flow=flow, kind=kind)
-        keys = plot_panels.tradeoff_keys(r)
-        if not keys:
-            raise ValueError("no p95 in these results: no request was answered")
-        flow, kind = choose(keys, ("flow", "kind"), (flow, kind), "tradeoff")
+        flow, kind = choose(plot_panels.tradeoff_keys(r), ("flow", "kind"), (flow, kind),
+                            "tradeoff", missing="no p95 in these results: no request was answered")
 
         def draw(ax: Axes) -> None:
             plot_panels.tradeoff_panel(ax, r, flow, kind)
@@ -254,12 +251,15 @@ class PlotAccessor:
                 "lost_heads": bool(loss_pairs(r.scenario))}.get(name, True)
 
 
-def choose(keys: Sequence[tuple], names: tuple[str, ...], given: tuple, what: str) -> tuple:
+def choose(keys: Sequence[tuple], names: tuple[str, ...], given: tuple, what: str, *,
+           missing: str = "") -> tuple:
     """The one panel key of ``keys`` matching ``given`` (None matches anything).
 
     Raises a ValueError naming the choices when a value is unknown, when no panel has
-    that combination, or when several panels match.
+    that combination, or when several panels match; ``missing`` when there is no panel.
     """
+    if not keys and missing:
+        raise ValueError(missing)
     for position, (name, value) in enumerate(zip(names, given, strict=True)):
         choices = list(dict.fromkeys(str(k[position]) for k in keys))
         if value is not None and value not in choices:

@@ -224,7 +224,11 @@ def test_a_selector_that_names_one_panel_is_enough(results: sim.Results) -> None
     assert ax.get_title("left").startswith("feedback · reply · mean: ")
 
 
-def test_no_request_rows_no_ecdf(small: sim.Results) -> None:
+def test_no_request_rows_no_ecdf_no_stage_times_no_stages(small: sim.Results) -> None:
     thin = dataclasses.replace(small, requests=small.requests.iloc[:0], kept_requests=False)
     with pytest.raises(ValueError, match="keep_requests=True"):
         thin.plot.ecdf(ax=Figure().add_subplot())
+    thin = dataclasses.replace(small, stage_totals=small.stage_totals.iloc[:0])
+    with pytest.raises(ValueError, match="no stage times in these results"):
+        thin.plot.stages(ax=Figure().add_subplot())
+    assert isinstance(thin.plot.stages(), Figure)  # the report's figure says "no requests"
