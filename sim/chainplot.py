@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import networkx as nx
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from sim.scenario import LEVELS
+from sim.style import legend
 from sim.style import styled as _styled
 
 AREA_COLOURS = {"compound": "#4c72b0", "bungalow": "#dd8452", "commercial": "#55a868",
@@ -22,14 +24,22 @@ MAX_LEAVES = 60
 
 @_styled
 def chain_figure(graph: nx.DiGraph, variant: str) -> Figure:
+    """The chain as a tree (see :func:`chain_panel`), its areas' legend and a heading."""
+    leaves = _leaves(graph, _depth(graph))
+    figure = Figure(figsize=(11, max(3.0, 0.32 * len(leaves) + 1.6)), layout="constrained")
+    chain_panel(figure.add_subplot(), graph)
+    area_legend(figure)
+    figure.suptitle(chain_title(graph, variant))
+    return figure
+
+
+def chain_panel(ax: Axes, graph: nx.DiGraph) -> None:
     """Draw the chain as a tree down to the grid level, each leaf noting what lies below.
 
     Stops one level higher when there would be more than ``MAX_LEAVES`` leaves, so a
     big community stays readable.
     """
-    depth = 3
-    while depth > 1 and len(_leaves(graph, depth)) > MAX_LEAVES:
-        depth -= 1
+    depth = _depth(graph)
     leaves = _leaves(graph, depth)
     shown = [n for n, level in graph.nodes(data="level") if level <= depth]
     y: dict[str, float] = {leaf: float(i) for i, leaf in enumerate(leaves)}
@@ -37,8 +47,6 @@ def chain_figure(graph: nx.DiGraph, variant: str) -> Figure:
         if node not in y:
             below = [y[c] for c in graph.successors(node) if c in y]
             y[node] = float(np.mean(below)) if below else 0.0
-    figure = Figure(figsize=(11, max(3.0, 0.32 * len(leaves) + 1.6)), layout="constrained")
-    ax = figure.add_subplot()
     for parent, child in graph.edges(shown):
         if child in y:
             ax.plot([graph.nodes[parent]["level"], graph.nodes[child]["level"]],
@@ -61,16 +69,32 @@ def chain_figure(graph: nx.DiGraph, variant: str) -> Figure:
     ax.set_ylim(len(leaves) - 0.4, -0.8)
     ax.set_yticks([])
     ax.spines[["left"]].set_visible(False)
-    figure.legend(handles=[Patch(color=c, label=a) for a, c in AREA_COLOURS.items()
-                           if a != "all"], loc="outside lower center", ncols=3, title="area")
+
+
+def area_legend(where: Figure | Axes) -> None:
+    """The colours of the areas: below the figure, or on one Axes."""
+    legend(where, [Patch(color=c, label=a) for a, c in AREA_COLOURS.items() if a != "all"],
+           ncols=3, title="area")
+
+
+def chain_title(graph: nx.DiGraph, variant: str) -> str:
+    """The chain's heading: heads per level and households."""
     per_level = [sum(1 for _, lv in graph.nodes(data="level") if lv == i)
                  for i in range(1, len(LEVELS) + 1)]
     counts = ", ".join(f"{n} {name}" if n else f"no {name} (dropped)"
                        for n, name in zip(per_level, LEVELS, strict=True))
-    figure.suptitle(f"Chain of {variant}: heads per level {counts}; "
-                    f"{graph.nodes['dispatch']['households'] if 'dispatch' in graph else '?'} "
-                    "households (hh)")
-    return figure
+    return (f"Chain of {variant}: heads per level {counts}; "
+            f"{graph.nodes['dispatch']['households'] if 'dispatch' in graph else '?'} "
+            "households (hh)")
+
+
+def _depth(graph: nx.DiGraph) -> int:
+    """The deepest level drawn: the grid, or higher while there are too many leaves."""
+    depth = 3
+    while depth > 1 and len(_leaves(graph, depth)) > MAX_LEAVES:
+        depth -= 1
+    return depth
+
 
 def _leaves(graph: nx.DiGraph, depth: int) -> list[str]:
     """Nodes at or above ``depth`` with no child at or above it, in drawing (DFS) order."""
@@ -78,6 +102,7 @@ def _leaves(graph: nx.DiGraph, depth: int) -> list[str]:
     return [n for n in nx.dfs_preorder_nodes(graph, start)
             if graph.nodes[n]["level"] <= depth
             and not any(graph.nodes[c]["level"] <= depth for c in graph.successors(n))]
+
 
 def _below(graph: nx.DiGraph, node: str) -> str:
     """'3 lane heads · 9 courtyard heads · 41 hh': the heads by role and households below."""

@@ -106,7 +106,7 @@ class Results:
 
     @property
     def plot(self) -> PlotAccessor:
-        """The report's figures, one method each: ``results.plot.p95()``."""
+        """The report's figures, one method each: ``results.plot.p95()``, or a panel: ``ax=``."""
         from sim.plot_accessor import PlotAccessor
 
         return PlotAccessor(self)

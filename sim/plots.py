@@ -3,9 +3,10 @@
 ``write_figures(results, folder)`` draws every figure from the result tables and
 returns the paths in a fixed order: response-time ECDFs per flow, p95 per variant,
 where the time goes (stages), head utilisation per level, the heads-vs-p95
-trade-off, and the chain of each variant drawn down to the grid level. Figures are
-``matplotlib.figure.Figure`` objects saved straight to PNG, so no pyplot or global
-backend state is touched, and the same results give the same bytes.
+trade-off, and the chain of each variant drawn down to the grid level. Each panel is
+drawn by :mod:`sim.plot_panels`, which also serves ``results.plot.<figure>(ax=...)``.
+Figures are ``matplotlib.figure.Figure`` objects saved straight to PNG, so no pyplot
+or global backend state is touched, and the same results give the same bytes.
 """
 
 from __future__ import annotations
@@ -17,40 +18,25 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
-import pandas as pd
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
-from scipy import stats
 
-from sim import metrics, plots_flows
+from sim import plot_panels as panels
+from sim import plots_flows
 from sim.chainplot import chain_figure
 from sim.experiment import Results
-from sim.scenario import LEVELS
-from sim.style import MARKERS as _MARKERS
+from sim.plot_panels import flow_kinds, time_unit
 from sim.style import STYLE as _STYLE
-from sim.style import colour as _colour
-from sim.style import line_style as _line_style
+from sim.style import legend
 from sim.style import styled as _styled
 from sim.style import variant_legend as _variant_legend
+
+__all__ = ["DPI", "UTILISATION_WIDTH", "chain_figure", "ecdf_figure", "flow_kinds",
+           "p95_figure", "stages_figure", "time_unit", "tradeoff_figure", "utilisation_figure",
+           "write_figures"]
 
 DPI = 110
 UTILISATION_WIDTH = 11.0
 """Inches: the utilisation figure stays page-wide however many designs it holds."""
-STAGE_COLOURS = {
-    "contact": "#1f77b4", "relay": "#ff7f0e", "batch": "#2ca02c", "bulk": "#006d2c",
-    "dispatch": "#d62728", "depot": "#9467bd", "vehicles": "#8c564b", "vehicle": "#8c564b",
-    "gate": "#e377c2", "travel": "#7f7f7f", "queue": "#bcbd22", "carry": "#17becf",
-    "walk": "#393b79", "attend": "#843c39", "handover": "#e6ab02"}
-"""A strong, distinct colour per stage, the same in every figure (none pale on white)."""
-STAGE_ORDER = ("contact", "relay", "batch", "bulk", "dispatch", "depot", "vehicles", "vehicle",
-               "gate", "travel", "queue", "carry", "walk", "attend", "handover")
-"""Stages in the order a request usually meets them (others follow alphabetically)."""
-MAX_BANDS = 3
-"""With more variants than this, only the first (the reference) gets its band: overlapping
-bands would hide the lines."""
-ECDF_POINTS = 400
-"""Points of each ECDF curve: fine enough to show every step a reader can see."""
 
 
 def write_figures(results: Results, folder: Path) -> list[Path]:
@@ -84,61 +70,15 @@ def write_figures(results: Results, folder: Path) -> list[Path]:
     return paths
 
 
-def flow_kinds(results: Results) -> list[tuple[str, str]]:
-    """Every (flow, kind) of the scenario in reading order: supply first, severities in turn."""
-    found = list(metrics.targets(results.scenario))
-    extra = results.requests[["flow", "kind"]].drop_duplicates()
-    found += sorted(set(map(tuple, extra.to_numpy())) - set(found))
-    return found
-
-
-def time_unit(minutes: float) -> tuple[float, str]:
-    """Divisor and unit that keep ``minutes`` readable: hours beyond three hours."""
-    return (60.0, "h") if np.isfinite(minutes) and minutes > 180 else (1.0, "min")
-
-
 @_styled
 def ecdf_figure(results: Results, flow: str) -> Figure:
-    """Share of requests answered within t, per kind of ``flow``; one line per variant.
-
-    The line is the mean over replications of each replication's share answered within t
-    (of the requests it created); the band is its 95% interval across replications.
-    Variants that coincide stay visible by their line style and markers.
-    """
+    """Share of requests answered within t, a panel per kind of ``flow`` (see ``ecdf_panel``)."""
     kinds = [kind for f, kind in flow_kinds(results) if f == flow]
-    requests = _counted(results)
-    goals = metrics.targets(results.scenario)
     figure, axes = _panels(len(kinds))
     for ax, kind in zip(axes, kinds, strict=True):
-        part = requests[(requests["flow"] == flow) & (requests["kind"] == kind)]
-        target = goals.get((flow, kind), math.nan)
-        ax.set_title(f"{flow} · {kind}" + (f" (target {_readable(target)}, dashed)"
-                                          if np.isfinite(target) else ""))
-        if part.empty:
-            _no_data(ax)
-            continue
-        scale, unit = time_unit(np.nanmax([part["response_min"].max(), target]))
-        right = max(float(np.nanmax(part["response_min"].to_numpy(dtype=float), initial=0.0)),
-                    target if np.isfinite(target) else 0.0) / scale * 1.05 or 1.0
-        grid = np.linspace(0.0, right, ECDF_POINTS)
-        banded = len(results.variants) if len(results.variants) <= MAX_BANDS else 1
-        for i, variant in enumerate(results.variants):
-            rows = part[part["variant"] == variant]
-            if rows.empty:
-                continue
-            curves = np.array([_share_within(r["response_min"].to_numpy(dtype=float) / scale,
-                                             grid) for _, r in rows.groupby("replication")])
-            mean, low, high = _band(curves)
-            if i < banded:
-                ax.fill_between(grid, low, high, step="post", color=_colour(i), alpha=0.15,
-                                linewidth=0)
-            ax.step(grid, mean, where="post", color=_colour(i), **_line_style(i))
-        if np.isfinite(target):
-            ax.axvline(target / scale, color="black", linestyle="--", linewidth=1)
-        ax.set(xlim=(0, right), ylim=(0, 1.02), xlabel=f"response time ({unit})",
-               ylabel="share answered within t")
+        panels.ecdf_panel(ax, results, flow, kind)
     _variant_legend(figure, results.variants, lines=True)
-    whose = "" if len(results.variants) <= MAX_BANDS else f" of {results.variants[0]}"
+    whose = "" if len(results.variants) <= panels.MAX_BANDS else f" of {results.variants[0]}"
     figure.suptitle(f"{flow.capitalize()}: share of requests answered within t (after warm-up)\n"
                     f"line: mean of {results.scenario.replications} replications; band{whose}: "
                     "95% interval across them;\na line ending below 1: requests left unanswered",
@@ -146,57 +86,13 @@ def ecdf_figure(results: Results, flow: str) -> Figure:
     return figure
 
 
-def _share_within(times: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """Share of the requests (unanswered ones count as never) answered by each grid time."""
-    done = np.sort(times[np.isfinite(times)])
-    return np.searchsorted(done, grid, side="right") / max(len(times), 1)
-
-
-def _band(curves: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean of per-replication curves and its 95% Student-t band (none from one curve)."""
-    mean = curves.mean(axis=0)
-    if len(curves) < 2:
-        return mean, mean, mean
-    half = stats.t.ppf(0.975, len(curves) - 1) * curves.std(axis=0, ddof=1) / np.sqrt(len(curves))
-    return mean, np.clip(mean - half, 0, 1), np.clip(mean + half, 0, 1)
-
-
 @_styled
 def p95_figure(results: Results) -> Figure:
     """p95 response per variant with its 95% confidence interval, a panel per flow × kind."""
-    summary = _overall(results)
     keys = flow_kinds(results)
-    goals = metrics.targets(results.scenario)
     figure, axes = _panels(len(keys))
     for ax, (flow, kind) in zip(axes, keys, strict=True):
-        part = summary[(summary["flow"] == flow) & (summary["kind"] == kind)]
-        part = part.set_index("variant").reindex(results.variants)
-        target = goals.get((flow, kind), math.nan)
-        ax.set_title(_titled(flow, kind, target))
-        if part["p95"].isna().all():
-            _no_data(ax)
-            continue
-        scale, unit = time_unit(np.nanmax([part["p95"].max(), target]))
-        x = np.arange(len(part))
-        values = part["p95"].to_numpy() / scale
-        half = part["p95_hw"].to_numpy() / scale
-        upper = np.nan_to_num(half)
-        lower = np.minimum(upper, np.nan_to_num(values))  # a p95 is never negative
-        ax.bar(x, np.nan_to_num(values), yerr=[lower, upper], capsize=4,
-               color=[_colour(i) for i in range(len(x))])
-        for xi, value, hw in zip(x, values, half, strict=True):
-            text = "no data" if np.isnan(value) else f"{value:.1f}" + (
-                "" if np.isfinite(hw) else " (1 rep.)")
-            ax.annotate(text, (xi, np.nan_to_num(value) + np.nan_to_num(hw)), ha="center",
-                        va="bottom", fontsize=7, xytext=(0, 3), textcoords="offset points",
-                        zorder=4, bbox={"boxstyle": "square,pad=0.1", "facecolor": "white",
-                                        "edgecolor": "none", "alpha": 0.85})
-        top = np.nanmax([np.nanmax(values + upper), target / scale])
-        if np.isfinite(target):
-            _target_line(ax, target / scale)
-        ax.set_ylim(0, top * 1.15 or 1)
-        _variant_ticks(ax, x, list(part.index))
-        ax.set_ylabel(f"p95 response ({unit})")
+        panels.p95_panel(ax, results, flow, kind)
     figure.suptitle("p95 response time per variant (mean over replications, 95% CI; "
                     "dashed line: the target)")
     return figure
@@ -205,38 +101,13 @@ def p95_figure(results: Results) -> Figure:
 @_styled
 def stages_figure(results: Results) -> Figure:
     """Where the time goes: mean minutes per stage, one stacked bar per variant."""
-    breakdown = _stage_breakdown(results)
-    keys = [k for k in flow_kinds(results)
-            if ((breakdown["flow"] == k[0]) & (breakdown["kind"] == k[1])).any()]
-    stages = sorted(breakdown["stage"].unique(), key=_stage_rank) if len(breakdown) else []
-    colours = {stage: _stage_colour(stage, i) for i, stage in enumerate(stages)}
+    keys = panels.stage_keys(results)
     figure, axes = _panels(max(len(keys), 1), panel=(4.6, 0.5 + 0.45 * len(results.variants)))
     if not keys:
-        _no_data(axes[0])
+        panels.no_data(axes[0])
     for ax, (flow, kind) in zip(axes, keys, strict=False):
-        part = breakdown[(breakdown["flow"] == flow) & (breakdown["kind"] == kind)]
-        table = part.pivot_table(index="variant", columns="stage", values="mean_min",
-                                 aggfunc="sum").reindex(index=results.variants)
-        table = table[[s for s in stages if s in table.columns]].fillna(0.0)
-        scale, unit = time_unit(table.sum(axis=1).max())
-        left = np.zeros(len(table))
-        y = np.arange(len(table))
-        for stage in table.columns:
-            width = table[stage].to_numpy() / scale
-            ax.barh(y, width, left=left, color=colours[stage], height=0.6, edgecolor="white",
-                    linewidth=0.4)
-            left += width
-        for yi, total in zip(y, left, strict=True):
-            ax.annotate(f"{total:.1f}", (total, yi), xytext=(3, 0), textcoords="offset points",
-                        va="center", fontsize=7)
-        ax.set_yticks(y, table.index)
-        ax.invert_yaxis()
-        ax.set_xlim(0, left.max() * 1.15 or 1)
-        ax.set_xlabel(f"mean time per answered request ({unit})")
-        ax.set_title(f"{flow} · {kind}")
-    if stages:
-        figure.legend(handles=[Patch(color=colours[s], label=s) for s in stages],
-                      loc="outside lower center", ncols=min(len(stages), 8), title="stage")
+        panels.stages_panel(ax, results, flow, kind)
+    panels.stage_legend(figure, results)
     figure.suptitle("Where the time goes: mean time per stage (answered requests)")
     return figure
 
@@ -244,134 +115,29 @@ def stages_figure(results: Results) -> Figure:
 @_styled
 def utilisation_figure(results: Results) -> Figure:
     """Distribution of head utilisation by level, one box per variant (heads × replications)."""
-    heads = results.heads
-    variants = results.variants
     figure = Figure(figsize=(UTILISATION_WIDTH, 4.6), layout="constrained")
-    ax = figure.add_subplot()
-    width = 0.8 / max(len(variants), 1)
-    for i, variant in enumerate(variants):
-        rows = heads[heads["variant"] == variant]
-        data, where = [], []
-        for j, level in enumerate(LEVELS):
-            values = rows.loc[rows["level"] == level, "utilisation"].dropna().to_numpy() * 100
-            if len(values):
-                data.append(values)
-                where.append(j - 0.4 + width * (i + 0.5))
-        if data:
-            ax.boxplot(data, positions=where, widths=width * 0.85, patch_artist=True,
-                       showmeans=True, manage_ticks=False, flierprops={"markersize": 3},
-                       boxprops={"facecolor": _colour(i), "alpha": 0.6},
-                       medianprops={"color": "black"},
-                       meanprops={"marker": "D", "markerfacecolor": "white",
-                                  "markeredgecolor": "black", "markersize": 4})
-        ax.plot([], [], color=_colour(i), linewidth=8, alpha=0.6, label=variant)
-    ax.set_xticks(range(len(LEVELS)), LEVELS)
-    ax.set_xlim(-0.6, len(LEVELS) - 0.4)
-    ax.set_ylabel("utilisation (% of staff time busy over the horizon)")
-    ax.set_xlabel("level (a missing box: the variant has no heads there)")
-    if heads.empty:
-        _no_data(ax)
-    figure.legend(loc="outside right upper", title="design")
-    ax.set_title("Head utilisation by level (box: quartiles, diamond: mean)")
+    panels.utilisation_panel(figure.add_subplot(), results)
+    legend(figure, loc="outside right upper", title="design")
     return figure
 
 
 @_styled
 def tradeoff_figure(results: Results) -> Figure:
     """Draw the planner's trade-off: total heads against p95 response, a point per variant."""
-    summary = _overall(results)
-    keys = [k for k in flow_kinds(results)
-            if summary.loc[(summary["flow"] == k[0]) & (summary["kind"] == k[1]), "p95"]
-            .notna().any()]
-    heads = results.total_heads
-    goals = metrics.targets(results.scenario)
+    keys = panels.tradeoff_keys(results)
     figure, axes = _panels(max(len(keys), 1))
     if not keys:
-        _no_data(axes[0])
+        panels.no_data(axes[0])
     for ax, (flow, kind) in zip(axes, keys, strict=False):
-        part = summary[(summary["flow"] == flow) & (summary["kind"] == kind)]
-        part = part.set_index("variant").reindex(results.variants)
-        target = goals.get((flow, kind), math.nan)
-        scale, unit = time_unit(np.nanmax([part["p95"].max(), target]))
-        top = target / scale if np.isfinite(target) else 0.0
-        offsets = _side_by_side([heads.get(v, 0) for v in results.variants])
-        for i, variant in enumerate(results.variants):
-            value = part.at[variant, "p95"] / scale
-            if not np.isfinite(value):
-                continue
-            hw = np.nan_to_num(part.at[variant, "p95_hw"] / scale)
-            x = heads.get(variant, math.nan) + offsets[i]
-            ax.errorbar(x, value, yerr=[[min(hw, value)], [hw]], fmt=_MARKERS[i % len(_MARKERS)],
-                        capsize=3, color=_colour(i), markerfacecolor="none", markersize=7)
-            top = max(top, value + hw)
-        if np.isfinite(target):
-            _target_line(ax, target / scale)
-        ax.set_xlim(min(0.0, *(heads.get(v, 0) + offsets[i]
-                               for i, v in enumerate(results.variants))) - 1,
-                    max([*heads.values(), 1]) * 1.1)
-        ax.set_ylim(0, top * 1.15 or 1)
-        ax.set(xlabel="heads in the chain (all levels)", ylabel=f"p95 response ({unit})",
-               title=_titled(flow, kind, target))
-    _variant_legend(figure, results.variants,
-                    labels=[f"{v} ({heads.get(v, 0):,} heads)" for v in results.variants])
+        panels.tradeoff_panel(ax, results, flow, kind)
+    _variant_legend(figure, results.variants, labels=panels.tradeoff_labels(results))
     figure.suptitle("Trade-off: heads recruited vs p95 response (95% CI; dashed line: the "
                     "target; designs with equal heads drawn side by side)")
     return figure
 
 
-# ---- helpers -----------------------------------------------------------------------------------
-
-
 def _flows(results: Results) -> list[str]:
     return list(dict.fromkeys(flow for flow, _ in flow_kinds(results)))
-
-
-def _counted(results: Results) -> pd.DataFrame:
-    """Keep the requests created after the warm-up (the ones the statistics count)."""
-    requests = results.requests
-    return requests[requests["created_min"] >= results.scenario.warmup]
-
-
-def _overall(results: Results) -> pd.DataFrame:
-    summary = results.summary
-    if summary.empty:
-        return pd.DataFrame(columns=["variant", "flow", "kind", "p95", "p95_hw"])
-    return summary[summary["household_group"] == metrics.ALL]
-
-
-def _stage_breakdown(results: Results) -> pd.DataFrame:
-    if results.stage_totals.empty:
-        return pd.DataFrame(columns=["variant", "flow", "kind", "stage", "mean_min"])
-    return results.stage_breakdown
-
-
-def _side_by_side(values: list[float], share: float = 0.015) -> list[float]:
-    """Offsets that set apart points of (nearly) equal x: ``share`` of the range apart."""
-    step = max([*values, 1]) * share
-    offsets = [0.0] * len(values)
-    groups: list[list[int]] = []
-    for i in sorted(range(len(values)), key=lambda k: (values[k], k)):
-        if groups and values[i] - values[groups[-1][-1]] < step:
-            groups[-1].append(i)  # closer than a step to the last: same cluster
-        else:
-            groups.append([i])
-    for members in groups:
-        for rank, i in enumerate(members):
-            offsets[i] = step * (rank - (len(members) - 1) / 2)
-    return offsets
-
-
-def _stage_colour(stage: str, index: int) -> str | tuple:
-    """The stage's own colour; a stage a new flow adds takes a strong Dark2 colour."""
-    return STAGE_COLOURS.get(stage) or matplotlib.colormaps["Dark2"](index % 8)
-
-
-def _stage_rank(stage: str) -> tuple[int, str]:
-    return (STAGE_ORDER.index(stage) if stage in STAGE_ORDER else len(STAGE_ORDER), stage)
-
-
-
-
 
 
 def _panels(n: int, ncols: int = 3, panel: tuple[float, float] = (4.2, 3.2)
@@ -386,31 +152,3 @@ def _panels(n: int, ncols: int = 3, panel: tuple[float, float] = (4.2, 3.2)
     for ax in axes[n:]:
         ax.set_visible(False)
     return figure, axes[:n]
-
-
-def _readable(minutes: float) -> str:
-    scale, unit = time_unit(minutes)
-    return f"{minutes / scale:.3g} {unit}"
-
-
-def _target_line(ax: Axes, y: float) -> None:
-    """The target as a dashed line; its value goes in the panel title, clear of the bars."""
-    ax.axhline(y, color="black", linestyle="--", linewidth=1, zorder=3)
-
-
-def _titled(flow: str, kind: str, target: float) -> str:
-    return f"{flow} · {kind}" + (f" (target {_readable(target)})" if np.isfinite(target) else "")
-
-
-def _variant_ticks(ax: Axes, x: np.ndarray, names: list[str]) -> None:
-    """Variant names under bars, slanted when there are many so they do not overlap."""
-    many = len(names) > 3
-    ax.set_xticks(x, names, rotation=40 if many else 0, ha="right" if many else "center",
-                  rotation_mode="anchor" if many else "default")
-
-
-def _no_data(ax: Axes) -> None:
-    ax.text(0.5, 0.5, "no requests", ha="center", va="center", transform=ax.transAxes,
-            color="grey")
-    ax.set_xticks([])
-    ax.set_yticks([])

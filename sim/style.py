@@ -6,7 +6,9 @@ import functools
 from collections.abc import Callable
 
 import matplotlib
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 
 STYLE = {"font.size": 9, "axes.titlesize": 10, "axes.spines.top": False,
@@ -15,11 +17,20 @@ STYLE = {"font.size": 9, "axes.titlesize": 10, "axes.spines.top": False,
 
 
 def styled(draw: Callable[..., Figure]) -> Callable[..., Figure]:
-    """Draw under :data:`STYLE` without touching the caller's rcParams."""
+    """Draw under :data:`STYLE` without touching the caller's rcParams.
+
+    Tick labels are made when the figure is drawn: their size is fixed here, so the
+    figure looks the same shown in a notebook as saved in the report.
+    """
     @functools.wraps(draw)
     def wrapper(*args: object, **kwargs: object) -> Figure:
         with matplotlib.rc_context(STYLE):
-            return draw(*args, **kwargs)
+            figure = draw(*args, **kwargs)
+            for axis in "xy":
+                size = FontProperties(size=matplotlib.rcParams[f"{axis}tick.labelsize"])
+                for ax in figure.axes:
+                    ax.tick_params(axis=axis, labelsize=size.get_size_in_points())
+            return figure
     return wrapper
 
 
@@ -41,13 +52,25 @@ def line_style(i: int) -> dict:
             "linewidth": 1.3, "markerfacecolor": "none"}
 
 
-def variant_legend(figure: Figure, variants: list[str], lines: bool = False,
+def variant_legend(where: Figure | Axes, variants: list[str], lines: bool = False,
                    labels: list[str] | None = None) -> None:
-    """One legend for the whole figure, below the panels, never over a curve."""
+    """One legend of the variants: below a figure's panels, never over a curve."""
     handles = [Line2D([], [], color=colour(i), **(line_style(i) if lines else
                                                   {"marker": MARKERS[i % len(MARKERS)],
                                                    "linestyle": "none",
                                                    "markerfacecolor": "none"}),
                       label=(labels or variants)[i]) for i in range(len(variants))]
-    figure.legend(handles=handles, loc="outside lower center",
-                  ncols=min(max(len(variants), 1), 4))
+    legend(where, handles, ncols=min(max(len(variants), 1), 4))
+
+
+def legend(where: Figure | Axes, handles: list | None = None, ncols: int = 1, *,
+           loc: str = "outside lower center", **kwargs: object) -> None:
+    """A figure's legend outside its panels (``loc``), an Axes' legend where it hides least.
+
+    Without ``handles``, the labelled artists are the entries.
+    """
+    if isinstance(where, Axes):
+        loc, ncols = "best", min(ncols, 2)
+    if handles is not None:
+        kwargs["handles"] = handles
+    where.legend(loc=loc, ncols=ncols, **kwargs)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -23,6 +24,7 @@ from matplotlib.patches import Patch
 from sim import sensitivity as sens
 from sim.experiment import Results
 from sim.plots import _panels, _styled, time_unit
+from sim.style import legend
 
 LOW, HIGH = "#4c72b0", "#dd8452"
 CAPTION = ("Tornado: the headline difference at each end of every assumption's range. "
@@ -36,71 +38,86 @@ CAPTION = ("Tornado: the headline difference at each end of every assumption's r
 @_styled
 def tornado_figure(results: Results) -> Figure:
     """A tornado per flow × kind × statistic of the sensitivity table."""
+    block = results.scenario.sensitivity
+    assert block is not None
+    keys = tornado_keys(results)
+    figure, axes = _panels(len(keys), ncols=2, panel=(6.4, 1.4 + 0.6 * len(block.assumptions)))
+    for ax, key in zip(axes, keys, strict=True):
+        tornado_panel(ax, results, key)
+    tornado_legend(figure, ncols=4 if len(keys) > 1 else 2)
+    first, second = block.compare
+    figure.suptitle(f"Sensitivity of {first} against {second}: paired difference, "
+                    f"{block.replications} replications per end")
+    return figure
+
+
+def tornado_keys(results: Results) -> list[tuple[str, str, str]]:
+    """The tornado's panels: every (flow, kind, statistic) with a verdict."""
+    assert results.sensitivity is not None
+    return [(v.flow, v.kind, v.metric) for v in sens.verdicts(results.sensitivity)]
+
+
+def tornado_panel(ax: Axes, results: Results, key: tuple[str, str, str]) -> None:
+    """The tornado of one (flow, kind, statistic): a bar per end of every assumption."""
     table = results.sensitivity
     block = results.scenario.sensitivity
     assert table is not None and block is not None
     first, second = block.compare
-    found = {(v.flow, v.kind, v.metric): v for v in sens.verdicts(table)}
-    keys = list(found)
+    flow, kind, metric = key
+    verdict = next(v for v in sens.verdicts(table) if (v.flow, v.kind, v.metric) == key)
     rows = len(block.assumptions)
-    figure, axes = _panels(len(keys), ncols=2, panel=(6.4, 1.4 + 0.6 * rows))
-    for ax, key in zip(axes, keys, strict=True):
-        flow, kind, metric = key
-        part = table[(table["flow"] == flow) & (table["kind"] == kind)
-                     & (table["metric"] == metric)]
-        verdict = found[key]
-        scale, unit = _unit(metric, part)
-        ax.set_title(f"{flow} · {kind} · {metric}: {verdict.status}", loc="left",
-                     color="#b00" if verdict.status == sens.FRAGILE else "black")
-        base, base_hw = verdict.difference / scale, verdict.half_width / scale
-        if not math.isfinite(base):
-            ax.text(0.5, 0.5, "no paired data", ha="center", va="center",
-                    transform=ax.transAxes, color="grey")
-            ax.set_yticks([])
-            continue
-        ends = _ends(part, scale)
-        labels = {a.label: _end_labels(a.low, a.high) for a in block.assumptions}
-        order = sorted(range(rows), key=lambda i: -ends[i]["swing"])
-        for y, i in enumerate(order):
-            for end, colour in (("low", LOW), ("high", HIGH)):
-                value, hw, _ = ends[i][end]
-                if not math.isfinite(value) or (abs(value - base) < 1e-9
-                                                and abs(np.nan_to_num(hw - base_hw)) < 1e-9):
-                    continue  # no effect at this end: nothing to draw
-                ax.barh(y, value - base, left=base, height=0.55, color=colour, alpha=0.85)
-                if math.isfinite(hw):
-                    ax.errorbar(value, y, xerr=hw, color=colour, ecolor="black",
-                                linewidth=0.8, capsize=2.5)
-        if math.isfinite(base_hw):
-            ax.axvspan(base - base_hw, base + base_hw, color="grey", alpha=0.15, linewidth=0)
-        ax.axvline(base, color="black", linewidth=1.2)
-        ax.axvline(0.0, color="black", linestyle="--", linewidth=0.9)
-        ticks = []
-        for i in order:
-            name = ends[i]["name"]
-            low, high = labels[name]
-            ticks.append(f"{name.replace(' + ', ' +' + chr(10))}\nlow {low} · high {high}")
-        ax.set_yticks(range(rows), ticks)
-        if (part["difference"].fillna(1) == 0).all() and (part["half_width"].fillna(0) == 0).all():
-            ax.text(0.5, 1.0, "identical in every paired run", transform=ax.transAxes,
-                    ha="center", va="top", color="grey")
-        ax.set_ylim(rows - 0.45, -0.55)
-        _pad(ax, [base, 0.0, *(ends[i][e][0] + s * np.nan_to_num(ends[i][e][1])
-                               for i in order for e in ("low", "high") for s in (-1, 1))])
-        left, right = (("lower share", "higher share") if metric == "within_target"
-                       else ("faster", "slower"))  # a negative difference: first is less
-        ax.set_xlabel(f"{first} minus {second} ({unit})\n"
-                      f"← {first} {left}      {first} {right} →")
-    figure.legend(handles=[Patch(color=LOW, label="assumption at its low end"),
-                           Patch(color=HIGH, label="assumption at its high end"),
-                           Line2D([], [], color="black",
-                                  label="base difference (scenario as given)"),
-                           Line2D([], [], color="black", linestyle="--",
-                                  label="no difference")],
-                  loc="outside lower center", ncols=4 if len(keys) > 1 else 2)
-    figure.suptitle(f"Sensitivity of {first} against {second}: paired difference, "
-                    f"{block.replications} replications per end")
-    return figure
+    part = table[(table["flow"] == flow) & (table["kind"] == kind) & (table["metric"] == metric)]
+    scale, unit = _unit(metric, part)
+    ax.set_title(f"{flow} · {kind} · {metric}: {verdict.status}", loc="left",
+                 color="#b00" if verdict.status == sens.FRAGILE else "black")
+    base, base_hw = verdict.difference / scale, verdict.half_width / scale
+    if not math.isfinite(base):
+        ax.text(0.5, 0.5, "no paired data", ha="center", va="center",
+                transform=ax.transAxes, color="grey")
+        ax.set_yticks([])
+        return
+    ends = _ends(part, scale)
+    labels = {a.label: _end_labels(a.low, a.high) for a in block.assumptions}
+    order = sorted(range(rows), key=lambda i: -ends[i]["swing"])
+    for y, i in enumerate(order):
+        for end, colour in (("low", LOW), ("high", HIGH)):
+            value, hw, _ = ends[i][end]
+            if not math.isfinite(value) or (abs(value - base) < 1e-9
+                                            and abs(np.nan_to_num(hw - base_hw)) < 1e-9):
+                continue  # no effect at this end: nothing to draw
+            ax.barh(y, value - base, left=base, height=0.55, color=colour, alpha=0.85)
+            if math.isfinite(hw):
+                ax.errorbar(value, y, xerr=hw, color=colour, ecolor="black",
+                            linewidth=0.8, capsize=2.5)
+    if math.isfinite(base_hw):
+        ax.axvspan(base - base_hw, base + base_hw, color="grey", alpha=0.15, linewidth=0)
+    ax.axvline(base, color="black", linewidth=1.2)
+    ax.axvline(0.0, color="black", linestyle="--", linewidth=0.9)
+    ticks = []
+    for i in order:
+        name = ends[i]["name"]
+        low, high = labels[name]
+        ticks.append(f"{name.replace(' + ', ' +' + chr(10))}\nlow {low} · high {high}")
+    ax.set_yticks(range(rows), ticks)
+    if (part["difference"].fillna(1) == 0).all() and (part["half_width"].fillna(0) == 0).all():
+        ax.text(0.5, 1.0, "identical in every paired run", transform=ax.transAxes,
+                ha="center", va="top", color="grey")
+    ax.set_ylim(rows - 0.45, -0.55)
+    _pad(ax, [base, 0.0, *(ends[i][e][0] + s * np.nan_to_num(ends[i][e][1])
+                           for i in order for e in ("low", "high") for s in (-1, 1))])
+    left, right = (("lower share", "higher share") if metric == "within_target"
+                   else ("faster", "slower"))  # a negative difference: first is less
+    ax.set_xlabel(f"{first} minus {second} ({unit})\n"
+                  f"← {first} {left}      {first} {right} →")
+
+
+def tornado_legend(where: Figure | Axes, ncols: int = 2) -> None:
+    """What the bars and lines mean: below the figure, or on one Axes."""
+    legend(where, [Patch(color=LOW, label="assumption at its low end"),
+                   Patch(color=HIGH, label="assumption at its high end"),
+                   Line2D([], [], color="black", label="base difference (scenario as given)"),
+                   Line2D([], [], color="black", linestyle="--", label="no difference")],
+           ncols=ncols)
 
 
 def section(results: Results, figures: list[Path], embed: Callable[[Path], str]) -> str:

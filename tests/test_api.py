@@ -118,7 +118,8 @@ def test_plot_accessor_returns_the_report_figures(results: sim.Results) -> None:
         figure = getattr(results.plot, name)()
         assert figure.axes, name
         plt.close(figure)
-    with pytest.raises(KeyError, match="variants: five_levels, three_levels"):
+    with pytest.raises(ValueError, match=r"no variant 'nope' \(variants: five_levels, "
+                                         r"three_levels\)"):
         results.plot.chain("nope")
     with pytest.raises(ValueError, match="no sensitivity"):
         results.plot.sensitivity()

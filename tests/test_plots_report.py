@@ -16,7 +16,7 @@ import pytest
 from scipy import stats
 
 import sim
-from sim import chainplot, plots, report, sources
+from sim import chainplot, plot_panels, plots, report, sources
 from sim.experiment import Results
 
 from .conftest import ROOT, SMALL
@@ -107,7 +107,7 @@ def test_legends_sit_outside_the_curves_and_coinciding_variants_differ(results: 
     assert all(ax.get_legend() is None for ax in figure.axes), "no legend over the curves"
     assert len(figure.legends) == 1
     styles = [(line.get_linestyle(), line.get_marker()) for line in figure.axes[0].lines
-              if line.get_label().startswith("_") and line.get_marker() not in (None, "None")]
+              if line.get_label() in results.variants]  # each curve names its variant
     assert len(styles) == len(results.variants) == len(set(styles)), styles
     bands = [c for c in figure.axes[0].collections if c.get_paths()]
     assert bands, "a band across replications under the lines"
@@ -115,10 +115,10 @@ def test_legends_sit_outside_the_curves_and_coinciding_variants_differ(results: 
 
 def test_ecdf_band_is_the_interval_across_replications() -> None:
     grid = np.array([0.0, 1.0, 2.0, 3.0])
-    curves = np.array([plots._share_within(np.array([0.5, 1.5, np.nan]), grid),
-                       plots._share_within(np.array([0.5, 2.5, 2.5]), grid)])
+    curves = np.array([plot_panels._share_within(np.array([0.5, 1.5, np.nan]), grid),
+                       plot_panels._share_within(np.array([0.5, 2.5, 2.5]), grid)])
     assert curves.tolist() == [[0, 1 / 3, 2 / 3, 2 / 3], [0, 1 / 3, 1 / 3, 1.0]]
-    mean, low, high = plots._band(curves)
+    mean, low, high = plot_panels._band(curves)
     half = stats.t.ppf(0.975, 1) * curves.std(axis=0, ddof=1) / np.sqrt(2)
     assert mean.tolist() == pytest.approx(curves.mean(axis=0).tolist())
     assert high.tolist() == pytest.approx(np.clip(mean + half, 0, 1).tolist())
@@ -134,8 +134,8 @@ def test_target_labels_stay_clear_of_bar_labels(results: Results) -> None:
 
 
 def test_every_stage_has_a_strong_distinct_colour() -> None:
-    colours = [matplotlib.colors.to_rgb(plots.STAGE_COLOURS[s]) for s in plots.STAGE_ORDER
-               if s != "vehicles"]  # an older name of vehicle, same colour
+    colours = [matplotlib.colors.to_rgb(plot_panels.STAGE_COLOURS[s])
+               for s in plot_panels.STAGE_ORDER if s != "vehicles"]  # vehicles: old name of vehicle
     assert len(set(colours)) == len(colours)
     for rgb in colours:  # relative luminance: nothing pale on a white page
         assert 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2] < 0.75, rgb
