@@ -164,16 +164,20 @@ class PlotAccessor:
                              "notices)")
         if ax is None:
             return self._whole(plots_flows.coverage_figure)
-        return self._into(ax, lambda ax: variant_legend(
-            ax, plots_flows.coverage_panel(ax, r), lines=True))
+        def draw(ax: Axes) -> None:
+            drawn = plots_flows.coverage_panel(ax, r)
+            variant_legend(ax, drawn, lines=True, indices=[r.variants.index(v) for v in drawn])
+
+        return self._into(ax, draw)
 
     def testing_queue(self, variant: str | None = None, *,
                       ax: Axes | None = None) -> Figure | Axes:
-        """Longest queue at each testing point over time (first replication), a panel per variant.
+        """Longest queue at any testing point through each round, a panel per variant.
 
-        Lines are labelled by point: ``ax.legend()`` names them.
+        First replication; a line per round.
         """
         from sim import plots_flows
+        from sim.style import legend
 
         r = self._results
         if "testing_queue" not in r.flow_tables:
@@ -183,7 +187,11 @@ class PlotAccessor:
             return self._whole(plots_flows.queue_figure, variant=variant)
         (name,) = choose([(v,) for v in plots_flows.queue_keys(r)], ("variant",), (variant,),
                          "testing_queue")
-        return self._into(ax, lambda ax: plots_flows.queue_panel(ax, r, name))
+        def draw(ax: Axes) -> None:
+            plots_flows.queue_panel(ax, r, name)
+            legend(ax)
+
+        return self._into(ax, draw)
 
     def lost_heads(self, variant: str | None = None, *,
                    ax: Axes | None = None) -> Figure | Axes:

@@ -2,14 +2,15 @@
 
 ``figures(results)`` lists (name, draw) pairs for :func:`sim.plots.write_figures`:
 the notice coverage curve, one line per variant, when the scenario issues notices;
-the longest queue at each testing point over time, one panel per variant, when it
-runs testing rounds; every target's share met with and without lost heads, one panel
+the longest queue at any testing point through each round, one panel per variant, when
+it runs testing rounds; every target's share met with and without lost heads, one panel
 per design the scenario also runs with ``lose_heads``.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -18,10 +19,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from sim import metrics
+from sim.coverage import QUEUE_BIN
 from sim.decision import required_shares
 from sim.experiment import Results
 from sim.scenario_flows import loss_pairs
-from sim.style import colour, legend, line_style, styled, variant_legend
+from sim.style import DASHES, colour, legend, line_style, styled, variant_legend
 
 
 def figures(results: Results) -> list[tuple[str, Callable[[], Figure]]]:
@@ -38,18 +40,19 @@ def figures(results: Results) -> list[tuple[str, Callable[[], Figure]]]:
 
 @styled
 def queue_figure(results: Results) -> Figure:
-    """Longest queue at each sampling point over time, a panel per variant (first replication)."""
+    """Longest queue at any sampling point through each round, a panel per variant."""
     variants = queue_keys(results)
-    cols = min(len(variants), 3)
+    cols = min(len(variants), 4)
     rows = -(-len(variants) // cols)
-    figure = Figure(figsize=(4.2 * cols + 0.5, 3.0 * rows + 0.6), layout="constrained")
-    axes = np.atleast_1d(figure.subplots(rows, cols, squeeze=False).ravel())
+    figure = Figure(figsize=(3.4 * cols + 0.5, 2.4 * rows + 0.9), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(rows, cols, squeeze=False, sharey=True).ravel())
     for ax in axes[len(variants):]:
         ax.set_visible(False)
     for ax, variant in zip(axes, variants, strict=False):
         queue_panel(ax, results, variant)
-    figure.suptitle("Testing rounds: longest queue at each sampling point per 10 minutes "
-                    "(first replication; one line per point)", fontsize=9)
+    legend(figure, axes[0].get_lines(), ncols=4)
+    figure.suptitle("Testing rounds: the longest queue at any sampling point per 10 minutes, "
+                    "from each round's start (first replication)", fontsize=9)
     return figure
 
 
@@ -60,20 +63,53 @@ def queue_keys(results: Results) -> list[str]:
 
 
 def queue_panel(ax: Axes, results: Results, variant: str) -> None:
-    """Longest queue per 10 minutes at each sampling point of ``variant``: a line per point."""
+    """The longest queue at any of ``variant``'s sampling points per 10 minutes, per round.
+
+    A line per round against hours since its start. A 10-minute bin in which no household
+    joined or left a queue had every queue empty: one sample takes well under 10 minutes.
+    """
+    for k, (start, times, longest) in enumerate(round_queues(results, variant)):
+        ax.step((times - start) / 60.0, longest, where="post", color=colour(k),
+                linestyle=DASHES[k % len(DASHES)], linewidth=1.2,
+                label=f"round {k + 1} ({_clock(results, start)})")
+    ax.set(title=variant, xlabel="hours since the round started", ylabel="households queuing")
+
+
+def _clock(results: Results, minutes: float) -> str:
+    """Model time as the planner's clock: "day 2, 07:00" (day 1 is the first day)."""
+    total = int(round(results.scenario.start_minutes + minutes))
+    return f"day {total // 1440 + 1}, {total % 1440 // 60:02d}:{total % 60:02d}"
+
+
+def round_queues(results: Results, variant: str) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    """Per round: its start, its 10-minute bins, the longest queue at any point in each.
+
+    Bins run to the round's last queue record; bins without a record hold 0.
+    """
     queue = results.flow_tables["testing_queue"]
     part = queue[queue["variant"] == variant]
-    for point, line in part.groupby("point", sort=True):
-        ax.step(line["time_min"].to_numpy() / 60.0, line["queue"].to_numpy(), where="post",
-                linewidth=0.8, alpha=0.6, label=point)
-    ax.set(title=variant, xlabel="model time (h)", ylabel="households queuing")
+    longest = part.groupby("time_min", sort=True)["queue"].max()
+    starts = [t for t in results.scenario.testing.at if t < results.scenario.horizon]
+    found = []
+    for k, start in enumerate(starts):
+        end = starts[k + 1] if k + 1 < len(starts) else math.inf
+        mine = longest[(longest.index >= start - QUEUE_BIN) & (longest.index < end)]
+        if mine.empty:
+            continue
+        first = math.floor(start / QUEUE_BIN) * QUEUE_BIN
+        bins = np.arange(first, mine.index.max() + 2 * QUEUE_BIN, QUEUE_BIN)
+        found.append((start, bins, mine.reindex(bins, fill_value=0).to_numpy()))
+    return found
 
 
 @styled
 def coverage_figure(results: Results) -> Figure:
     """Share of households knowing a notice against time since issue, per variant."""
-    figure = Figure(figsize=(7.0, 4.2), layout="constrained")
-    variant_legend(figure, coverage_panel(figure.subplots(), results), lines=True)
+    many = len(results.variants) > 4  # a legend of four columns needs the page's width
+    figure = Figure(figsize=(11.0 if many else 7.0, 4.6 if many else 4.2), layout="constrained")
+    drawn = coverage_panel(figure.subplots(), results)
+    variant_legend(figure, drawn, lines=True,
+                   indices=[results.variants.index(v) for v in drawn])
     return figure
 
 

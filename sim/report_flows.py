@@ -23,8 +23,8 @@ from sim.markup import table as _html_table
 from sim.scenario_flows import loss_pairs
 
 CAPTIONS = {
-    "testing": "Testing: the longest queue at each sampling point per 10 minutes during the "
-               "rounds (first replication, one panel per variant).",
+    "testing": "Testing: the longest queue at any sampling point per 10 minutes, from each "
+               "round's start (first replication, one panel per variant, a line per round).",
     "lost": "Lost heads: each target's share answered within target, per design with and "
             "without its heads lost (95% intervals across replications); the grey bar is the "
             "share required.",

@@ -34,7 +34,8 @@ def styled(draw: Callable[..., Figure]) -> Callable[..., Figure]:
     return wrapper
 
 
-MARKERS = "osD^vPX*<>hp"
+MARKERS = "osD^vPX*<>h"
+"""Eleven, prime to the eighteen colours: no two of the first 198 variants look alike."""
 DASHES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (3, 1, 1, 1, 1, 1)))
 
 
@@ -53,13 +54,19 @@ def line_style(i: int) -> dict:
 
 
 def variant_legend(where: Figure | Axes, variants: list[str], lines: bool = False,
-                   labels: list[str] | None = None) -> None:
-    """One legend of the variants: below a figure's panels, never over a curve."""
+                   labels: list[str] | None = None,
+                   indices: list[int] | None = None) -> None:
+    """One legend of the variants: below a figure's panels, never over a curve.
+
+    ``indices`` are the variants' places in the scenario (their colours and styles) when
+    ``variants`` is not the scenario's whole list.
+    """
+    places = indices if indices is not None else list(range(len(variants)))
     handles = [Line2D([], [], color=colour(i), **(line_style(i) if lines else
                                                   {"marker": MARKERS[i % len(MARKERS)],
                                                    "linestyle": "none",
                                                    "markerfacecolor": "none"}),
-                      label=(labels or variants)[i]) for i in range(len(variants))]
+                      label=(labels or variants)[k]) for k, i in enumerate(places)]
     legend(where, handles, ncols=min(max(len(variants), 1), 4))
 
 

@@ -154,10 +154,18 @@ def test_panel_numbers_are_the_tables_numbers(results: sim.Results) -> None:
     results.plot.testing_queue(variant="lossy", ax=ax)
     queue = results.flow_tables["testing_queue"]
     queue = queue[queue["variant"] == "lossy"]
-    assert sorted(line.get_label() for line in ax.lines) == sorted(queue["point"].unique())
-    for line in ax.lines:
-        rows = queue[queue["point"] == line.get_label()]
-        np.testing.assert_allclose(line.get_ydata(), rows["queue"].to_numpy())
+    longest = queue.groupby("time_min")["queue"].max()
+    rounds = results.scenario.testing.at
+    assert [line.get_label().split(" (")[0] for line in ax.lines] == \
+        [f"round {k + 1}" for k in range(len(rounds))]
+    for line, start in zip(ax.lines, rounds, strict=True):
+        times = np.asarray(line.get_xdata()) * 60.0 + start
+        shown = np.asarray(line.get_ydata())
+        recorded = longest.reindex(times)  # every recorded bin is drawn at its value...
+        assert recorded.notna().sum() == ((longest.index >= start - 10)
+                                          & (longest.index <= times.max())).sum()
+        np.testing.assert_allclose(shown[recorded.notna()], recorded.dropna().to_numpy())
+        assert (shown[recorded.isna()] == 0).all()  # ...and a bin without a record is empty
 
 
 def test_ecdf_line_ends_at_the_share_answered(results: sim.Results) -> None:
