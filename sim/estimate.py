@@ -1,9 +1,11 @@
 """The size of a run before it starts: households, requests, events, memory.
 
-Rough on purpose (mean households per sub-unit, 12 events and 4 KB per request,
-calibrated on the drill); enough to refuse, in one line naming the key, a scenario
-that would take days or exhaust memory, before any work is done. ``--no-size-limit``
-lifts the bounds, except the ones the model cannot represent at all.
+Rough on purpose (mean households per sub-unit; per request 9 events and 512 bytes,
+per household 8 KiB, at 80,000 events/s: measured with ``benchmarks/bench_scale.py``
+and ``benchmarks/bench_drill.py`` on the 2-core machine kind, see docs/performance.md);
+enough to refuse, in one line naming the key, a scenario that would take days or
+exhaust memory, before any work is done. ``--no-size-limit`` lifts the bounds, except
+the ones the model cannot represent at all.
 """
 
 from __future__ import annotations
@@ -14,9 +16,14 @@ from sim.errors import ScenarioError
 from sim.scenario import LEVELS, Scenario
 from sim.scenario_flows import flow_requests
 
-EVENTS_PER_REQUEST = 12
-BYTES_PER_REQUEST = 4096
-EVENTS_PER_SECOND = 300_000
+EVENTS_PER_REQUEST = 9
+"""Measured 8.0-8.7 on the scale ladder's community and subdistrict (every flow on)."""
+BYTES_PER_REQUEST = 512
+"""A request's columns, its stage rows and its demand draws."""
+BYTES_PER_HOUSEHOLD = 8192
+"""A household's chain node, model objects and draws: the bulk of a large run's memory."""
+EVENTS_PER_SECOND = 80_000
+"""The drill's measured rate on one core of the 2-core machine kind (72,000-91,000)."""
 EVENTS_PER_RUN = 30_000
 """Building a run's chain and model costs about as much as this many events."""
 
@@ -25,7 +32,7 @@ MAX_NODES = 2_000_000
 MAX_SERVERS = 1_000_000
 """Staff members, depot teams, vehicles, operators and ambulances together."""
 MAX_RUN_BYTES = 4 * 2**30
-"""Memory of one run (its request and stage records)."""
+"""Memory of one run (its chain, model and records)."""
 MAX_EVENTS = 5e9
 """Events over all runs: about four and a half hours on one core."""
 HARD_COUNT = 1e12
@@ -53,7 +60,7 @@ class Estimate:
     @property
     def run_bytes(self) -> float:
         """Memory of one run."""
-        return self.requests_per_run * BYTES_PER_REQUEST
+        return self.requests_per_run * BYTES_PER_REQUEST + self.households * BYTES_PER_HOUSEHOLD
 
     @property
     def hours(self) -> float:
@@ -92,6 +99,10 @@ def estimate(scenario: Scenario, variants: int | None = None) -> Estimate:
     servers += (supply.depot.teams + supply.vehicles.count + emergency.dispatch.operators
                 + emergency.ambulances.count)
     runs = (variants or len(scenario.variants)) * scenario.replications
+    block = scenario.sensitivity
+    if block is not None and variants is None:  # all designs run, so the block runs too:
+        runs += len(block.compare) * (len(block.assumptions) * 2 * block.replications
+                                      + max(0, block.replications - scenario.replications))
     return Estimate(households, households + sub_units + units, servers, requests, runs, days)
 
 

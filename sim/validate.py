@@ -228,7 +228,7 @@ def description(scenario: Any) -> tuple[str, int]:
     lines.append("")
     lines.append(f"estimated: {size.runs} run(s), about {size.events:,.0f} events, "
                  f"{_duration(seconds)} on one core; about "
-                 f"{max(size.run_bytes, 1) / 2**20:,.1f} MiB of records per run")
+                 f"{max(size.run_bytes, 1) / 2**20:,.1f} MiB of memory per run")
     return "\n".join(lines), len(homes)
 
 

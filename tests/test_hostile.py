@@ -66,7 +66,7 @@ def _set(data: dict, path: str, value: object) -> dict:
 
 @pytest.mark.parametrize(("path", "value", "key"), [
     ("layout.areas.0.units", 10**9, "layout.areas"),
-    ("horizon", "100000d", "horizon"),
+    ("horizon", "10000000d", "horizon"),
     ("supply.orders_per_household_per_day", 1e9, "supply.orders_per_household_per_day"),
     ("heads.floor.staff", 10**8, "heads.floor.staff"),
     ("layout.areas.0.households_per_sub_unit", 10**30, "layout.areas"),
@@ -110,7 +110,9 @@ def test_estimate_matches_the_drill() -> None:
     size = check_size(drill, "drill.yaml")
     assert 42_000 < size.requests_per_run < 58_000  # 49,935 in replication 0 (notices
     #   and testing rounds included)
-    assert size.runs == len(drill.variants) * drill.replications
+    block = drill.sensitivity  # both compared designs at both ends of every range
+    assert size.runs == (len(drill.variants) * drill.replications
+                         + len(block.assumptions) * 2 * 2 * block.replications)
     assert estimate(drill, variants=1).runs == drill.replications
 
 
