@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from sim.errors import NoRequestsError, one_line
 from sim.estimate import check_size
-from sim.interrupts import RECEIVED
+from sim.interrupts import RECEIVED, deferred_signals
 from sim.overrides import apply_arguments
 from sim.scenario import ScenarioError, load_scenario
 from sim.settings import DASK_ENV, STAGES_KEPT
@@ -153,8 +153,13 @@ def run_command(argv: Sequence[str]) -> int:
     held = None
     try:
         with claim(out, force=args.force) as held:
-            from sim.experiment import run_experiment
-            from sim.output import write_results
+            with deferred_signals():  # a Ctrl-C inside a compiled library's import is lost
+                from sim.experiment import run_experiment
+                from sim.output import write_results
+
+                if not args.no_figures:
+                    for module in ("sim.plots", "sim.report"):  # matplotlib's import too
+                        importlib.import_module(module)
 
             results = run_experiment(scenario, jobs=args.jobs, dask_address=args.dask,
                                      progress=not (args.quiet or args.silent),

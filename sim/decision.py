@@ -25,6 +25,7 @@ MET, NOT_MET, UNSURE = "met", "not met", "can't tell"
 TABLE_COLUMNS = ["variant", "flow", "kind", "target_min", "required_share", "within_target",
                  "within_target_hw", "verdict", "created", "censored", "few_cases"]
 DEFAULT_REQUIRED = 0.9
+_RUN_KEYS = ["variant", "replication", "request_id"]
 """Required share of a target whose flow states none (the scenario's own default)."""
 MIN_CASES = 30
 """Fewer requests than this per replication and a share or a percentile rests on few cases."""
@@ -178,13 +179,15 @@ def _goals_where(table: pd.DataFrame, goal_list: Sequence[Goal],
 
 
 def bottleneck(breakdown: pd.DataFrame, stages: pd.DataFrame, heads: pd.DataFrame,
-               resources: pd.DataFrame, variant: str, flow: str, kind: str
-               ) -> Bottleneck | None:
+               resources: pd.DataFrame, variant: str, flow: str, kind: str, *,
+               requests: pd.DataFrame | None = None) -> Bottleneck | None:
     """The stage where answered requests of (flow, kind) spend most time, and who holds it.
 
     ``breakdown`` is the stage breakdown (mean minutes per stage); ``stages`` the hop log
     (kept runs) names the node of each hop, hence the resource; ``heads`` and ``resources``
-    give that resource's mean utilisation.
+    give that resource's mean utilisation. A hop log without ``flow`` and ``kind``
+    columns takes them from ``requests``, for the hops of that stage only (a city's log
+    is tens of millions of rows: joining all of it would hold it twice).
     """
     part = breakdown[(breakdown["variant"] == variant) & (breakdown["flow"] == flow)
                      & (breakdown["kind"] == kind)] if len(breakdown) else breakdown
@@ -192,7 +195,7 @@ def bottleneck(breakdown: pd.DataFrame, stages: pd.DataFrame, heads: pd.DataFram
         return None
     top = part.loc[part["mean_min"].idxmax()]
     stage, minutes = str(top["stage"]), float(top["mean_min"])
-    resource = _resource(stages, variant, flow, kind, stage)
+    resource = _resource(stages, variant, flow, kind, stage, requests)
     busy = _utilisation(heads, resources, variant, resource)
     key = _key(stage, resource)
     if stage == "queue" and resource.endswith(" heads") and busy < IDLE:
@@ -204,13 +207,19 @@ def bottleneck(breakdown: pd.DataFrame, stages: pd.DataFrame, heads: pd.DataFram
                       resource, busy, key)
 
 
-def _resource(stages: pd.DataFrame, variant: str, flow: str, kind: str, stage: str) -> str:
+def _resource(stages: pd.DataFrame, variant: str, flow: str, kind: str, stage: str,
+              requests: pd.DataFrame | None = None) -> str:
     """The resource holding most of ``stage``: a level's heads, or a station beside the chain."""
     unknown = HOLDERS.get(stage, "unknown (no such hop in the kept stage log)")
-    if stages is None or stages.empty or "flow" not in stages:
+    if stages is None or stages.empty:
         return unknown
-    same = stages[(stages["variant"] == variant) & (stages["stage"] == stage)
-                  & (stages["flow"] == flow)]
+    same = stages[(stages["variant"] == variant) & (stages["stage"] == stage)]
+    if "flow" not in same:
+        if requests is None or requests.empty:
+            return unknown
+        kinds = requests.loc[requests["variant"] == variant, [*_RUN_KEYS, "flow", "kind"]]
+        same = same.merge(kinds, on=_RUN_KEYS, how="left")
+    same = same[same["flow"] == flow]
     part = same[same["kind"] == kind]
     if part.empty:  # rare kinds (a critical case or two a run) may miss the kept run:
         part = same  # the flow's other kinds take that stage at the same resources
@@ -304,8 +313,12 @@ def censored_share(conservation: pd.DataFrame) -> dict[str, float]:
 def decide(scenario: Scenario, summary: pd.DataFrame, per_replication: pd.DataFrame,
            breakdown: pd.DataFrame, stages: pd.DataFrame, heads: pd.DataFrame,
            resources: pd.DataFrame, conservation: pd.DataFrame, variants: Sequence[str],
-           people: Mapping[str, int], head_count: Mapping[str, int]) -> Decision:
-    """The whole decision from the result tables (see the module docstring)."""
+           people: Mapping[str, int], head_count: Mapping[str, int], *,
+           requests: pd.DataFrame | None = None) -> Decision:
+    """The whole decision from the result tables (see the module docstring).
+
+    ``requests`` gives the hops in ``stages`` their flow and kind when it has none.
+    """
     flows = set(summary["flow"]) if len(summary) else set()
     goal_list = [g for g in goals(scenario) if g.flow in flows]  # a kind unseen: can't tell
     table = verdict_table(summary, goal_list, variants)
@@ -324,23 +337,23 @@ def decide(scenario: Scenario, summary: pd.DataFrame, per_replication: pd.DataFr
     for goal in decision.failing:
         key = (goal.flow, goal.kind)
         decision.bottlenecks[key] = bottleneck(breakdown, stages, heads, resources, reference,
-                                               *key)
+                                               *key, requests=requests)
         decision.reliefs[key] = relief(per_replication, table, reference, goal)
     return decision
 
 
 def decide_results(results: object) -> Decision:
-    """:func:`decide` on a :class:`sim.experiment.Results`."""
-    stages = results.stages
-    if len(stages) and len(results.requests):
-        kinds = results.requests[["variant", "replication", "request_id", "flow", "kind"]]
-        stages = stages.merge(kinds, on=["variant", "replication", "request_id"], how="left")
-    else:
-        stages = pd.DataFrame()
+    """:func:`decide` on a :class:`sim.experiment.Results`.
+
+    The hop log goes in without its requests' flow and kind: :func:`bottleneck` joins
+    them for the hops it reads.
+    """
+    stages = results.stages if len(results.requests) else pd.DataFrame()
     breakdown = results.stage_breakdown if len(results.stage_totals) else pd.DataFrame()
     return decide(results.scenario, results.summary, results.per_replication, breakdown,
                   stages, results.heads, results.resources, results.conservation,
-                  results.variants, results.total_people, results.total_heads)
+                  results.variants, results.total_people, results.total_heads,
+                  requests=results.requests)
 
 
 __all__ = ["MET", "NOT_MET", "UNSURE", "MIN_CASES", "Goal", "Bottleneck", "Relief", "Decision",

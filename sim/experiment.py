@@ -123,18 +123,26 @@ class Results:
 
 
 def run_one(scenario: Scenario, variant: str, replication: int,
-            keep_stages: bool = True, keep_requests: bool = True) -> RunRecords:
+            keep_stages: bool = True, keep_requests: bool = True,
+            describe_chain: bool = False) -> RunRecords:
     """One replication of one variant, reduced where it ran.
 
     The run's own statistics (per-replication metrics, conservation, stage totals) are
     computed here, in the worker; the stage log and the request rows travel back only
-    if kept, so a run without them returns a few kilobytes.
+    if kept, so a run without them returns a few kilobytes. ``describe_chain`` adds
+    the variant's cost table and its chain for the results (``extra["costs"]`` and
+    ``extra["chain"]``), so the main process never builds a chain itself.
     """
     own = variant_scenario(scenario, variant)
-    drill = Drill(own, _variant_chain(scenario, variant, keep_base=False), replication)
+    graph = _variant_chain(scenario, variant, keep_base=False)
+    drill = Drill(own, graph, replication)
+    described = _describe_chain(graph) if describe_chain else None
+    del graph
     if _forget_if_large(drill.graph):
         drill.drop_chain()
     records = drill.run()
+    if described is not None:
+        records.extra["costs"], records.extra["chain"] = described
     records.variant = variant  # the chain may be shared by variants of one structure
     requests = metrics.requests_frame([records], strings=False)
     scenario = own
@@ -172,7 +180,7 @@ def run_experiment(
     names = list(variants) if variants else [v.name for v in scenario.variants]
     for name in names:
         scenario.variant(name)  # KeyError for an unknown variant
-    tasks = [(scenario, name, rep, _keep(stages, rep), keep_requests)
+    tasks = [(scenario, name, rep, _keep(stages, rep), keep_requests, rep == 0)
              for rep in range(scenario.replications) for name in names]
     plan = sens.plan(scenario, names)
     tasks += plan.tasks if plan else []
@@ -229,14 +237,18 @@ def gather(scenario: Scenario, runs: list[RunRecords], names: Sequence[str],
 
     The runs' request and stage rows move into the tables: the runs keep empty ones.
     """
-    # Copies: the cached chains build later runs and must not change under the caller.
-    # A city district's chains are kept without their household nodes (heads only,
-    # each with its ``households`` count): the costs are taken from the full chain first.
+    # Each variant's chain and costs come from the worker that ran its first replication
+    # (``run_one(describe_chain=True)``); runs made without them are described here.
     chains, costs = {}, []
+    firsts = {}
+    for run in runs:
+        firsts.setdefault(run.variant, run)
     for name in names:
-        graph = _variant_chain(scenario, name)
-        costs.append(pd.DataFrame(cost_table(graph)).assign(variant=name))
-        chains[name] = _results_chain(graph)
+        described = firsts[name].extra.pop("costs", None), firsts[name].extra.pop("chain", None)
+        if described[1] is None:
+            described = _describe_chain(_variant_chain(scenario, name))
+        costs.append(described[0].assign(variant=name))
+        chains[name] = described[1]
     _trim_chains()  # a city district's chains leave the main process before the outputs
     per_replication = pd.concat([run.extra["per_replication"] for run in runs],
                                 ignore_index=True)
@@ -284,6 +296,15 @@ def _forget_if_large(graph: nx.DiGraph) -> bool:
     for key in [k for k, g in _CHAINS.items() if g is graph]:
         del _CHAINS[key]
     return True
+
+
+def _describe_chain(graph: nx.DiGraph) -> tuple[pd.DataFrame, nx.DiGraph]:
+    """A variant's cost table and its chain for the results (see :func:`_results_chain`).
+
+    The costs are read from the full chain, before a city district's chain loses its
+    household nodes.
+    """
+    return pd.DataFrame(cost_table(graph)), _results_chain(graph)
 
 
 def _results_chain(graph: nx.DiGraph) -> nx.DiGraph:

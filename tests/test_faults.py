@@ -98,7 +98,7 @@ def _loaded(pid: int, library: str) -> bool:
 
 
 @needs_proc
-@pytest.mark.parametrize("library", ["pydantic_core", "_multiarray_umath", "pandas"])
+@pytest.mark.parametrize("library", ["pydantic_core", "_multiarray_umath", "pandas", "matplotlib"])
 def test_ctrl_c_during_start_up_is_one_line(library: str, tmp_path: Path) -> None:
     """Ctrl-C once the simulator's own imports are under way (Python's start-up before
     them is not ours to handle)."""
