@@ -98,8 +98,12 @@ thead th{background:#f3f3f3;vertical-align:bottom}
 td.met{background:#dff0d8}td.notmet{background:#f8d7da}td.unsure{background:#fff3cd}
 td.tag{text-align:left;white-space:nowrap}td.notecell{text-align:left;font-size:.88em;color:#444}
 #inputs td,#decision td,#inputs th,#decision th{text-align:left}
-#decision td{font-size:.9em;padding:.25em .45em}td.design{white-space:pre-line}
+#decision td{font-size:.9em;padding:.25em .45em;white-space:pre-line}
+#decision th{font-size:.9em;padding:.25em .45em}td.design{min-width:11em}
+#decision td.met,#decision td.notmet,#decision td.unsure{white-space:pre}
 .wide{overflow-x:auto}
+.bleed{width:calc(100vw - 3em);max-width:1500px;position:relative;left:50%;
+transform:translateX(-50%)}
 ul.warn li{color:#8a5a00}
 section{margin-bottom:2em}details{margin:.3em 0 1em}summary{cursor:pointer;color:#444}
 figure{margin:1.5em 0}img{max-width:100%;height:auto;border:1px solid #eee}

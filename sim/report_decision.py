@@ -85,13 +85,13 @@ def _verdicts(results: Results, found: dec.Decision) -> str:
     rows, classes = [], []
     for variant in results.variants:
         part = found.table[found.table["variant"] == variant]
-        cells = [f"{r.verdict} {interval(r.within_target, r.within_target_hw)}"
-                 + (" †" if r.few_cases else "") for r in part.itertuples()]
+        cells = [_cell(r) for r in part.itertuples()]
         marker = " ★" if variant == found.cheapest else ""
         rows.append([f"{variant}{marker}\n{_changes(results, variant)}",
                      f"{heads.get(variant, 0):,}", f"{people.get(variant, 0):,}", *cells])
         classes.append(["design", "", "", *(_CLASS[r.verdict] for r in part.itertuples())])
-    return ("<div class='wide'>" + table(header, rows, classes) + "</div><p class='note'>★ the "
+    return ("<div class='wide bleed'>" + table(header, rows, classes)
+            + "</div><p class='note'>★ the "
             f"cheapest design meeting every target; † fewer than {dec.MIN_CASES} requests per "
             "replication. Under each design: what it changes from the scenario.</p>")
 
@@ -102,9 +102,33 @@ def _changes(results: Results, variant: str) -> str:
         return ""
     parts = [f"no {level} heads" for level in spec.drop_levels]
     parts += [f"{level}: ~{n} households a head" for level, n in spec.households_per_head.items()]
-    parts += [f"{key} = {value}" for key, value in spec.overrides.items()]
+    parts += [_setting_text(key, value) for key, value in spec.overrides.items()]
     parts += [_loss_text(loss) for loss in spec.lose_heads]
     return "; ".join(parts) or "as the scenario"
+
+
+def _cell(row: object) -> str:
+    """A verdict cell in three short lines (verdict, share, interval): nine targets fit a page."""
+    share, _, rest = interval(row.within_target, row.within_target_hw).partition(" (")
+    lines = [row.verdict, share] + ([f"({rest}"] if rest else [])
+    return "\n".join(lines) + (" †" if row.few_cases else "")
+
+
+def _setting_text(key: str, value: object) -> str:
+    """A ``set:`` entry as the planner reads it; a nested mapping by its key paths.
+
+    A distribution reads "key: uniform 10min-30min" or "key: exponential, mean 5min".
+    """
+    if isinstance(value, dict) and "dist" not in value:
+        return "; ".join(_setting_text(f"{key}.{k}", v) for k, v in value.items())
+    key = key.replace(".", ".\u200b")  # a long key path may break after its dots
+    if isinstance(value, dict):
+        params = {k: v for k, v in value.items() if k != "dist"}
+        if set(params) == {"low", "high"}:
+            return f"{key}: {value['dist']} {params['low']}-{params['high']}"
+        shown = ", ".join(f"{k} {v}" for k, v in params.items())
+        return f"{key}: {value['dist']}" + (f", {shown}" if shown else "")
+    return f"{key} = {value}"
 
 
 def _loss_text(loss: HeadLoss) -> str:
