@@ -197,3 +197,19 @@ def test_summary_follows_the_scenario_order_and_defines_its_columns(known: Resul
     assert "recommended:" in text
     assert str(Path("out") / "report.html") in text
     assert plots.flow_kinds(results)[2:] == [("emergency", name) for name in order]
+
+
+def test_nested_set_reads_by_key_paths() -> None:
+    """A design's nested ``set:`` (a gate) is listed by key paths, a distribution in words."""
+    from sim.report_decision import _setting_text
+
+    text = _setting_text("emergency.gate", {"opener": "grid", "unlock": "1min",
+                                            "reach_head": {"dist": "uniform", "low": "10min",
+                                                           "high": "30min"}})
+    plain = text.replace("\u200b", "")
+    assert plain == ("emergency.gate.opener = grid; emergency.gate.unlock = 1min; "
+                     "emergency.gate.reach_head: uniform 10min-30min")
+    exponential = _setting_text("x", {"dist": "exponential", "mean": "5min"})
+    assert exponential == "x: exponential, mean 5min"
+    assert _setting_text("emergency.ambulances.count", 4).replace("\u200b", "") == \
+        "emergency.ambulances.count = 4"
