@@ -31,6 +31,9 @@ TABLES = {
 """Results attribute → table file name (without suffix) in a results folder."""
 CLOCKS = [f"{m // 60:02d}:{m % 60:02d}" for m in range(1440)]
 LABELS = {"stages": ("stage", "node")}
+LOG_TABLES = ("requests", "stages")
+"""The per-request and per-hop logs: millions of rows, written by Arrow (identifiers only)."""
+_LOG_TIMES = ("created_min", "completed_min", "response_min", "start_min", "end_min")
 """Label columns a run keeps categorical (a city's stage table has millions of rows)."""
 _TIMES = {"requests": "created", "stages": "start"}
 """Tables that get clock and day columns, from their ``<prefix>_min`` column."""
@@ -147,10 +150,31 @@ def write_table(table: pd.DataFrame, folder: Path, stem: str, format: str) -> Pa
         table.to_parquet(path, index=False, engine="pyarrow")
     elif format == "csv":
         path = folder / f"{stem}.csv"
-        table.to_csv(path, index=False)
+        if stem not in LOG_TABLES or not _write_csv_arrow(table, path):
+            table.to_csv(path, index=False)
     else:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
     return path
+
+
+def _write_csv_arrow(table: pd.DataFrame, path: Path) -> bool:
+    """Write ``table`` with Arrow's CSV writer (multi-threaded, ~7x pandas'); False if it can't.
+
+    Values are not quoted: a label that would need quotes (a comma, a quote, a line
+    break) makes Arrow refuse, and the caller writes the table with pandas instead.
+    Whole floats come out as ``420``, not ``420.0``; :func:`read_table` reads the
+    log's time columns as floats either way.
+    """
+    import pyarrow as pa
+    from pyarrow import csv
+
+    options = csv.WriteOptions(quoting_style="none", quoting_header="none")
+    try:
+        csv.write_csv(pa.Table.from_pandas(table, preserve_index=False), path, options)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        path.unlink(missing_ok=True)
+        return False
+    return True
 
 
 def read_table(folder: Path, stem: str) -> pd.DataFrame | None:
@@ -159,7 +183,8 @@ def read_table(folder: Path, stem: str) -> pd.DataFrame | None:
         return pd.read_parquet(folder / f"{stem}.parquet", engine="pyarrow")
     if (folder / f"{stem}.csv").exists():
         return pd.read_csv(folder / f"{stem}.csv", keep_default_na=True,
-                           dtype={"household": str, "grid": str, "node": str, "area": str})
+                           dtype={"household": str, "grid": str, "node": str, "area": str,
+                                  **dict.fromkeys(_LOG_TIMES, float)})
     return None
 
 

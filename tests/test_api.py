@@ -10,7 +10,7 @@ import pytest
 
 import sim
 from sim.cli import main
-from sim.results_io import clock_columns
+from sim.results_io import clock_columns, read_table, write_table
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "scenarios" / "small.yaml"
@@ -94,6 +94,25 @@ def test_parquet_from_the_command_line_is_byte_identical_across_jobs(tmp_path: P
     files = sorted(p.name for p in folders[0].glob("*.parquet"))
     assert "requests.parquet" in files and not list(folders[0].glob("*.csv"))
     assert all((folders[0] / f).read_bytes() == (folders[1] / f).read_bytes() for f in files)
+
+
+def test_log_tables_are_written_by_arrow_and_fall_back_to_pandas_for_quoted_labels(
+        tmp_path: Path) -> None:
+    """The request and stage logs go through Arrow's CSV writer: no quotes, whole floats
+    as ``420``; a label that needs quotes makes the table go through pandas instead."""
+    plain = pd.DataFrame({"variant": pd.Categorical(["a", "a"]), "request_id": [0, 1],
+                          "node": ["G1", "G2"], "start_min": [420.0, 1.25],
+                          "end_min": [420.0, float("nan")]})
+    write_table(plain, tmp_path, "stages", "csv")
+    assert (tmp_path / "stages.csv").read_text().splitlines() == [
+        "variant,request_id,node,start_min,end_min", "a,0,G1,420,420", "a,1,G2,1.25,"]
+    back = read_table(tmp_path, "stages")
+    assert back["start_min"].dtype == float and back["end_min"].isna().tolist() == [False, True]
+    quoted = plain.assign(node=["G1", 'gate "north", G2'])
+    write_table(quoted, tmp_path, "stages", "csv")
+    assert (tmp_path / "stages.csv").read_text().splitlines()[2] == \
+        'a,1,"gate ""north"", G2",1.25,'
+    assert read_table(tmp_path, "stages")["node"].tolist() == quoted["node"].tolist()
 
 
 def test_load_refuses_an_incomplete_folder(results: sim.Results, tmp_path: Path) -> None:
