@@ -217,7 +217,9 @@ def _resource(stages: pd.DataFrame, variant: str, flow: str, kind: str, stage: s
     if "flow" not in same:
         if requests is None or requests.empty:
             return unknown
-        kinds = requests.loc[requests["variant"] == variant, [*_RUN_KEYS, "flow", "kind"]]
+        wanted = (requests["variant"] == variant) & requests["request_id"].isin(
+            same["request_id"].unique())
+        kinds = requests.loc[wanted, [*_RUN_KEYS, "flow", "kind"]]
         same = same.merge(kinds, on=_RUN_KEYS, how="left")
     same = same[same["flow"] == flow]
     part = same[same["kind"] == kind]
