@@ -260,9 +260,7 @@ def gather(scenario: Scenario, runs: list[RunRecords], names: Sequence[str],
     requests = metrics.requests_frame(runs)
     for run in runs:
         run.requests = run.requests.iloc[:0]
-    stages = metrics.stages_frame(runs)
-    for run in runs:
-        run.stages = run.stages.iloc[:0]
+    stages = metrics.stages_frame(runs, consume=True)
     return Results(
         scenario=scenario,
         chains=chains,

@@ -50,22 +50,39 @@ def requests_frame(runs: Iterable[RunRecords], strings: bool = True) -> pd.DataF
     return table[order]
 
 
-def stages_frame(runs: Iterable[RunRecords]) -> pd.DataFrame:
+def stages_frame(runs: Iterable[RunRecords], consume: bool = False) -> pd.DataFrame:
     """One row per stage of a request (hop by hop).
 
     ``variant``, ``stage`` and ``node`` are categorical, so millions of rows stay compact.
+    ``consume`` takes the rows out of the runs column by column (each run keeps an empty
+    table): a city's log is then held about once while it is joined, not twice.
     """
-    frames = [_keyed(run, run.stages) for run in runs if len(run.stages)]
-    if not frames:
+    kept = [run for run in runs if len(run.stages)]
+    if not kept:
         return _empty((*KEYS, *STAGE_COLUMNS))
-    columns = {}
-    for name in frames[0].columns:
-        parts = [frame[name] for frame in frames]
-        if isinstance(parts[0].dtype, pd.CategoricalDtype) or name == "variant":
+    lengths = [len(run.stages) for run in kept]
+    columns = {
+        "variant": union_categoricals(
+            [pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), pd.Index([run.variant]))
+             for run, n in zip(kept, lengths, strict=True)], sort_categories=False),
+        "replication": np.concatenate([np.full(n, run.replication, dtype=np.int64)
+                                       for run, n in zip(kept, lengths, strict=True)]),
+    }
+    empty = kept[0].stages.iloc[:0]
+    for name in list(kept[0].stages.columns):
+        parts = [run.stages[name] for run in kept]
+        if isinstance(parts[0].dtype, pd.CategoricalDtype):
             columns[name] = union_categoricals(
                 [pd.Categorical(part) for part in parts], sort_categories=False)
         else:
             columns[name] = np.concatenate([part.to_numpy() for part in parts])
+        del parts
+        if consume:
+            for run in kept:
+                run.stages = run.stages.drop(columns=name)
+    if consume:
+        for run in kept:
+            run.stages = empty
     return pd.DataFrame(columns)
 
 
