@@ -45,7 +45,7 @@ def summary_text(results: Results, out: Path, report: bool = True) -> str:
         lines.append("")
         lines.append(f"{label(goal.flow, goal.kind)}: target {short_duration(goal.target)}, "
                      f"{goal.required:.0%} required")
-        lines.append(f"  {'design':<{NAME_WIDTH}}{'n':>7}{f'mean ({unit})':>16}"
+        lines.append(f"  {'design':<{NAME_WIDTH}}{'n':>11}{f'mean ({unit})':>16}"
                      f"{f'p95 ({unit})':>16}  {'within target':<20}verdict")
         if part.empty:
             lines.append("  no such request in any run: can't tell")
@@ -53,7 +53,7 @@ def summary_text(results: Results, out: Path, report: bool = True) -> str:
             verdict = verdicts.at[row.variant, "verdict"] if row.variant in verdicts.index else ""
             few = " (few cases)" if row.variant in verdicts.index \
                 and verdicts.at[row.variant, "few_cases"] else ""
-            lines.append(f"  {row.variant:<{NAME_WIDTH}}{row.n:>7.1f}"
+            lines.append(f"  {row.variant:<{NAME_WIDTH}}{_count(row.n):>11}"
                          f"{_pm(row.mean, row.mean_hw, scale):>16}"
                          f"{_pm(row.p95, row.p95_hw, scale):>16}  "
                          f"{interval(row.within_target, row.within_target_hw):<20}"
@@ -83,6 +83,11 @@ def _answer(results: Results, found: dec.Decision) -> str:
 
 def _balanced(results: Results) -> bool:
     return bool(results.conservation["balanced"].all()) if len(results.conservation) else True
+
+
+def _count(n: float) -> str:
+    """Answered requests per replication (a mean over them): whole as "24,753", else "4,975.3"."""
+    return f"{n:,.0f}" if float(n).is_integer() else f"{n:,.1f}"
 
 
 def _pm(mean: float, half_width: float, scale: float) -> str:
