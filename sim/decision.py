@@ -25,10 +25,11 @@ MET, NOT_MET, UNSURE = "met", "not met", "can't tell"
 TABLE_COLUMNS = ["variant", "flow", "kind", "target_min", "required_share", "within_target",
                  "within_target_hw", "verdict", "created", "censored", "few_cases"]
 DEFAULT_REQUIRED = 0.9
-_RUN_KEYS = ["variant", "replication", "request_id"]
 """Required share of a target whose flow states none (the scenario's own default)."""
 MIN_CASES = 30
 """Fewer requests than this per replication and a share or a percentile rests on few cases."""
+_RUN_KEYS = ["variant", "replication", "request_id"]
+"""What names one request across runs: joins a hop to its request's flow and kind."""
 
 RESOURCE_KEYS = {
     "ambulances": "emergency.ambulances.count",

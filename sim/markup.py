@@ -102,8 +102,8 @@ td.tag{text-align:left;white-space:nowrap}td.notecell{text-align:left;font-size:
 #decision th{font-size:.9em;padding:.25em .45em}td.design{min-width:11em}
 #decision td.met,#decision td.notmet,#decision td.unsure{white-space:pre}
 .wide{overflow-x:auto}
-.bleed{width:calc(100vw - 3em);max-width:1500px;position:relative;left:50%;
-transform:translateX(-50%)}
+.bleed{width:max-content;min-width:100%;max-width:calc(100vw - 3em);position:relative;
+left:50%;transform:translateX(-50%)}
 ul.warn li{color:#8a5a00}
 section{margin-bottom:2em}details{margin:.3em 0 1em}summary{cursor:pointer;color:#444}
 figure{margin:1.5em 0}img{max-width:100%;height:auto;border:1px solid #eee}

@@ -31,10 +31,11 @@ TABLES = {
 """Results attribute → table file name (without suffix) in a results folder."""
 CLOCKS = [f"{m // 60:02d}:{m % 60:02d}" for m in range(1440)]
 LABELS = {"stages": ("stage", "node")}
+"""Label columns a run keeps categorical (a city's stage table has millions of rows)."""
 LOG_TABLES = ("requests", "stages")
 """The per-request and per-hop logs: millions of rows, written by Arrow (identifiers only)."""
 _LOG_TIMES = ("created_min", "completed_min", "response_min", "start_min", "end_min")
-"""Label columns a run keeps categorical (a city's stage table has millions of rows)."""
+"""The logs' times: read back as floats, however a whole minute was written."""
 _TIMES = {"requests": "created", "stages": "start"}
 """Tables that get clock and day columns, from their ``<prefix>_min`` column."""
 
