@@ -156,7 +156,6 @@ class PlotAccessor:
     def coverage(self, *, ax: Axes | None = None) -> Figure | Axes:
         """Share of households who know a notice by time since issue, a line per variant."""
         from sim import plots_flows
-        from sim.style import variant_legend
 
         r = self._results
         if "coverage_curve" not in r.flow_tables:
@@ -164,11 +163,8 @@ class PlotAccessor:
                              "notices)")
         if ax is None:
             return self._whole(plots_flows.coverage_figure)
-        def draw(ax: Axes) -> None:
-            drawn = plots_flows.coverage_panel(ax, r)
-            variant_legend(ax, drawn, lines=True, indices=[r.variants.index(v) for v in drawn])
-
-        return self._into(ax, draw)
+        return self._into(ax, lambda ax: plots_flows.coverage_legend(
+            ax, r, plots_flows.coverage_panel(ax, r)))
 
     def testing_queue(self, variant: str | None = None, *,
                       ax: Axes | None = None) -> Figure | Axes:

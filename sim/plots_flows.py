@@ -107,10 +107,13 @@ def coverage_figure(results: Results) -> Figure:
     """Share of households knowing a notice against time since issue, per variant."""
     many = len(results.variants) > 4  # a legend of four columns needs the page's width
     figure = Figure(figsize=(11.0 if many else 7.0, 4.6 if many else 4.2), layout="constrained")
-    drawn = coverage_panel(figure.subplots(), results)
-    variant_legend(figure, drawn, lines=True,
-                   indices=[results.variants.index(v) for v in drawn])
+    coverage_legend(figure, results, coverage_panel(figure.subplots(), results))
     return figure
+
+
+def coverage_legend(target: Figure | Axes, results: Results, drawn: list[str]) -> None:
+    """The coverage lines' legend, each design styled by its place among all designs."""
+    variant_legend(target, drawn, lines=True, indices=[results.variants.index(v) for v in drawn])
 
 
 def coverage_panel(ax: Axes, results: Results) -> list[str]:
