@@ -26,6 +26,47 @@ Step = tuple[float, Callable[[float], None] | None]
 """One timed piece of a task: minutes, and what to do when it ends (gets the time)."""
 
 
+class RecordOnly:
+    """A step's callback that only writes records: it may run late, with its step's end time.
+
+    :func:`serve` given ``records_until`` runs a step ending in a ``RecordOnly`` (or in
+    nothing) and the steps after it as one timeout, and calls each callback with the
+    time its step ended: one event for a head's run of calls instead of one per call.
+    A callback that starts processes or changes a station must not be one.
+    """
+
+    __slots__ = ("call",)
+
+    def __init__(self, call: Callable[[float], None]) -> None:
+        self.call = call
+
+    def __call__(self, time: float) -> None:
+        """Write the records of a step that ended at ``time``."""
+        self.call(time)
+
+
+def _run_ends(steps: Sequence[Step], index: int, first_end: float,
+              until: float) -> list[float] | None:
+    """End times of the steps from ``index`` that one timeout may serve, or None for one.
+
+    Steps join while the step before ends in a :class:`RecordOnly` (or nothing) and the
+    run still ends before ``until`` (the horizon: later records would never be written).
+    """
+    end = first_end
+    ends = [end]
+    k = index + 1
+    while k < len(steps):
+        done = steps[k - 1][1]
+        if done is not None and type(done) is not RecordOnly:
+            break
+        end = end + steps[k][0]
+        if end >= until:
+            break
+        ends.append(end)
+        k += 1
+    return ends if len(ends) > 1 else None
+
+
 class Grant(simpy.Event):
     """A request for one staff member; succeeds when the member is assigned."""
 
@@ -174,6 +215,7 @@ def serve(
     preempt: bool,
     steps: Sequence[Step],
     on_grant: Callable[[float], None] | None = None,
+    records_until: float | None = None,
 ) -> Generator[simpy.Event, object, float]:
     """Hold ``station`` for ``steps`` in turn; return the time the task was first granted.
 
@@ -181,6 +223,8 @@ def serve(
     too. Time lost to pre-emption waits is part of the task; the busy minutes count
     only the work done. Work for a head who is away (:mod:`sim.losses`) goes to the
     backup; a step cut short, or a task still waiting, when the head is lost moves too.
+    With ``records_until``, steps after a :class:`RecordOnly` callback share one timeout
+    (see :func:`_run_ends`); a pre-emption inside the run ends the steps done by then.
     """
     if station.away is not None:
         station = stand_in(station)
@@ -189,6 +233,7 @@ def serve(
     index = 0
     remaining = steps[0][0]
     key = None
+    ends: list[float] | None = None  # the run of steps one timeout serves, if any
     while True:
         request = station.request(priority, preempt, key, resumed=key is not None)
         key = request.key
@@ -201,9 +246,21 @@ def serve(
                     on_grant(granted)
             while True:
                 start = request.working = env.now
-                yield env.timeout(remaining)
+                if records_until is not None:
+                    ends = _run_ends(steps, index, start + remaining, records_until)
+                if ends is None:
+                    yield env.timeout(remaining)
+                    station.busy_min += remaining
+                else:
+                    yield env.timeout(ends[-1] - start)
+                    station.busy_min += env.now - start
+                    for k in range(len(ends) - 1):
+                        done = steps[index + k][1]
+                        if done is not None:
+                            done(ends[k])
+                    index += len(ends) - 1
+                    ends = None
                 request.working = -1.0
-                station.busy_min += remaining
                 done = steps[index][1]
                 if done is not None:
                     done(env.now)
@@ -218,6 +275,16 @@ def serve(
                 worked = env.now - start
                 station.busy_min += worked
                 remaining -= worked
+                if ends is not None:  # inside a run of steps: end those done by now
+                    now, k = env.now, 0
+                    while k < len(ends) - 1 and ends[k] <= now:
+                        done = steps[index + k][1]
+                        if done is not None:
+                            done(ends[k])
+                        k += 1
+                    index += k
+                    remaining = ends[k] - now
+                    ends = None
             if station.away is not None:  # the head is lost: the backup takes the task
                 station = stand_in(station)
                 station.tasks += 1

@@ -9,7 +9,7 @@ import pytest
 import simpy
 from simpy.resources.resource import PriorityRequest, Request
 
-from sim.heads import Station, off_duty, serve, serve_shared
+from sim.heads import RecordOnly, Station, off_duty, serve, serve_shared
 
 # ---- the reference: SimPy's own pre-emptive resource ----------------------------------------
 #
@@ -255,3 +255,79 @@ def test_busy_time_counts_work_in_progress_at_the_horizon() -> None:
     env.run(until=30)
     assert head.busy_min == 0
     assert head.busy_at(30) == pytest.approx(30.0)
+
+
+# ---- runs of record-only steps served by one timeout -------------------------------------
+
+
+def recording_trial(rng: np.random.Generator, coalesce: bool, until: float) -> tuple:
+    """Tasks of many steps whose callbacks record their end times, some record-only."""
+    env = simpy.Environment()
+    station = Station(env, "head", int(rng.integers(1, 3)))
+    ends: dict = {}
+    tasks: dict = {}
+    events = 0
+
+    def task(n, at, priority, preempt, steps):
+        yield env.timeout(at)
+        granted = yield from serve(env, station, priority, preempt, steps,
+                                   records_until=until if coalesce else None)
+        tasks[n] = (granted, env.now)
+
+    for n in range(int(rng.integers(3, 9))):
+        steps = []
+        for k in range(int(rng.integers(1, 8))):
+            def record(time, key=(n, k)):
+                ends[key] = time
+            plain = rng.random() < 0.2
+            steps.append((float(rng.exponential(3.0)), record if plain else RecordOnly(record)))
+        env.process(task(n, float(rng.uniform(0, 30)), int(rng.integers(0, 3)),
+                         bool(rng.random() < 0.4), steps))
+    while env.peek() < until:
+        env.step()
+        events += 1
+    return tasks, ends, station.busy_at(until), events
+
+
+def test_record_only_runs_time_every_step_as_separate_timeouts_would() -> None:
+    """Same grants, ends, records and busy minutes, pre-emption and horizon included."""
+    fewer = 0
+    for seed in range(400):
+        until = 25.0 + seed % 40
+        one = recording_trial(np.random.default_rng(seed), False, until)
+        merged = recording_trial(np.random.default_rng(seed), True, until)
+        assert merged[0].keys() == one[0].keys()
+        for n in one[0]:
+            assert merged[0][n] == pytest.approx(one[0][n], abs=1e-9)
+        assert merged[1].keys() == one[1].keys()  # nothing recorded past the horizon
+        for key in one[1]:
+            assert merged[1][key] == pytest.approx(one[1][key], abs=1e-9)
+        assert merged[2] == pytest.approx(one[2], abs=1e-9)
+        assert merged[3] <= one[3]
+        fewer += merged[3] < one[3]
+    assert fewer > 300
+
+
+def test_a_run_of_calls_is_one_event_and_a_preemption_splits_it() -> None:
+    env = simpy.Environment()
+    head = Station(env, "floor", 1)
+    told: list[float] = []
+    steps = [(1.0, RecordOnly(told.append)) for _ in range(10)]
+    log: dict = {}
+
+    def tells():
+        yield from serve(env, head, 4, False, steps, records_until=100.0)
+        log["tells"] = env.now
+
+    env.process(tells())
+    env.process(station_task(env, head, 3.5, 0, True, [2.0], log, "critical"))
+    events = 0
+    while env.peek() < 100.0:
+        env.step()
+        events += 1
+    assert told == pytest.approx([1, 2, 3, 6, 7, 8, 9, 10, 11, 12])  # step 4 half done at 3.5
+    assert log == {"critical": (3.5, 5.5), "tells": pytest.approx(12.0)}
+    assert head.busy_min == pytest.approx(12.0)
+    # tells: start, grant, one run, interrupt, a grant and a run again, end;
+    # the critical task: start, its delay, grant, work, end: against 10 timeouts a run.
+    assert events <= 12

@@ -27,7 +27,7 @@ import numpy as np
 import simpy
 
 from sim.demand import Draws, stream
-from sim.heads import Station, serve
+from sim.heads import RecordOnly, Station, serve
 from sim.scenario import LEVELS
 from sim.site import links
 
@@ -139,20 +139,26 @@ class NoticeFlow:
         heads = self.children.get(station, [])
         members = self.members.get(station, [])
         offline = [hh for hh in members if self.offline[hh]]
+        horizon = site.scenario.horizon
         if station.level in self.chat_levels:
             online = [hh for hh in members if not self.offline[hh]]
             yield from serve(env, station, self.priority, False, ((self.post(), None),))
             posted = env.now
             for child in heads:
                 env.process(self._read_then_learn(k, child, self.head_read()))
+            # A member reading the chat only writes records (a reply waits for its own
+            # time): no event of its own, and none after the horizon.
             for hh in online:
-                env.process(self._read(k, hh, posted + self.read[k, hh]))
+                read = posted + self.read[k, hh]
+                if read < horizon:
+                    self._knows(k, hh, "chat")(read)
         else:
             steps = [(self.head_tell(), self._told(k, child)) for child in heads]
-            steps += [(self.tell[k, hh], self._knows(k, hh, "tell"))
+            steps += [(self.tell[k, hh], self._told_household(k, hh, "tell"))
                       for hh in members if not self.offline[hh]]
             if steps:
-                yield from serve(env, station, self.priority, False, steps)
+                yield from serve(env, station, self.priority, False, steps,
+                                 records_until=horizon)
         if offline:
             steps = []
             households = site.households
@@ -160,22 +166,27 @@ class NoticeFlow:
                 household = households[hh]
                 walk = site.walk_min(station.x_m, station.floor, household.x_m, household.floor,
                                      household.lift)
-                steps.append((walk + self.knock[k, hh], self._knows(k, hh, "knock")))
+                steps.append((walk + self.knock[k, hh], self._told_household(k, hh, "knock")))
                 steps.append((walk, None))
-            yield from serve(env, station, self.priority, False, steps)
+            yield from serve(env, station, self.priority, False, steps, records_until=horizon)
 
     def _read_then_learn(self, k: int, child: Station,
                          delay: float) -> Generator[simpy.Event, object, None]:
         yield self.env.timeout(delay)
         self._learn(k, child)
 
-    def _read(self, k: int, hh: int, at: float) -> Generator[simpy.Event, object, None]:
-        if at > self.env.now:
-            yield self.env.timeout(at - self.env.now)
-        self._knows(k, hh, "chat")(self.env.now)
-
     def _told(self, k: int, child: Station):
         return lambda _time: self._learn(k, child)
+
+    def _told_household(self, k: int, hh: int, how: str):
+        """The callback of telling a household: records only, unless it will reply.
+
+        A reply must start at its own time, so a replying household's call ends a run
+        of calls that :func:`serve` times as one.
+        """
+        done = self._knows(k, hh, how)
+        feedback = self.params.feedback is not None and self.replies[k, hh]
+        return done if feedback else RecordOnly(done)
 
     def _knows(self, k: int, hh: int, how: str):
         def done(time: float) -> None:
