@@ -165,8 +165,14 @@ def run_command(argv: Sequence[str]) -> int:
                                      progress=not (args.quiet or args.silent),
                                      stages=args.stages,
                                      variants=args.variant, keep_requests=not args.no_requests)
+            # One decision for the report and the summary (a city's takes half a minute).
+            found = None
+            if not (args.no_figures and args.silent):
+                from sim.decision import decide_results
+
+                found = decide_results(results)
             write_results(results, out, figures=not args.no_figures, force=args.force,
-                          format=args.format, scenario_file=args.scenario)
+                          format=args.format, scenario_file=args.scenario, decision=found)
     except KeyboardInterrupt as exc:
         if held is not None and held.swapped:
             print(f"interrupted after the results were complete in {out}", file=sys.stderr)
@@ -184,7 +190,7 @@ def run_command(argv: Sequence[str]) -> int:
     if not args.silent:
         from sim.summary import summary_text
 
-        print(summary_text(results, out, report=not args.no_figures))
+        print(summary_text(results, out, report=not args.no_figures, found=found))
     if not _balanced(results):
         print(f"error: conservation failed: some requests are not accounted for, see "
               f"{out / 'conservation.csv'}", file=sys.stderr)

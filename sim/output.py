@@ -12,24 +12,30 @@ import json
 import math
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from sim.destination import claim, replace
 from sim.experiment import Results
 
+if TYPE_CHECKING:
+    from sim.decision import Decision
+
 DECIMALS = 4
 
 
 def write_results(results: Results, out: str | Path, figures: bool = True,
                   force: bool = False, format: str = "csv",  # noqa: A002
-                  scenario_file: str | Path | None = None) -> Path:
+                  scenario_file: str | Path | None = None,
+                  decision: Decision | None = None) -> Path:
     """Write tables, resolved scenario, figures and report into ``out`` atomically.
 
     ``out`` must be new, empty or a results folder, unless ``force``
     (:class:`sim.destination.DestinationError` otherwise). Tables are ``format``
     ``csv`` (default) or ``parquet``. ``scenario_file``, the YAML the scenario was read
-    from, gives the report's inputs their source tags.
+    from, gives the report's inputs their source tags. ``decision``, if already made
+    from these results (:func:`sim.decision.decide_results`), is not made again.
     """
     from sim.results_io import FORMATS
 
@@ -38,7 +44,7 @@ def write_results(results: Results, out: str | Path, figures: bool = True,
     with claim(out, force) as held:
         staging = held.staging(results.scenario.name)
         try:
-            _write_all(results, staging, figures, format, scenario_file)
+            _write_all(results, staging, figures, format, scenario_file, decision)
             replace(staging, held)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -47,7 +53,8 @@ def write_results(results: Results, out: str | Path, figures: bool = True,
 
 
 def _write_all(results: Results, folder: Path, figures: bool, format: str,  # noqa: A002
-               scenario_file: str | Path | None = None) -> None:
+               scenario_file: str | Path | None = None,
+               decision: Decision | None = None) -> None:
     from sim.results_io import TABLES, write_table
 
     tables: dict[str, pd.DataFrame] = {
@@ -66,7 +73,7 @@ def _write_all(results: Results, folder: Path, figures: bool, format: str,  # no
         from sim import plots, report
 
         paths = plots.write_figures(results, folder / "figures")
-        report.write_report(results, paths, folder / "report.html", scenario_file)
+        report.write_report(results, paths, folder / "report.html", scenario_file, decision)
 
 
 def summary_json(results: Results) -> str:

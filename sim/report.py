@@ -179,18 +179,22 @@ SECTION_ORDER = ("decision", "inputs", "findings", "sensitivity", "comparison", 
 
 
 def write_report(results: Results, figures: list[Path], path: Path,
-                 scenario_file: str | Path | None = None) -> None:
+                 scenario_file: str | Path | None = None,
+                 found: decision.Decision | None = None) -> None:
     """Write ``report.html`` at ``path``: one file, figures embedded, no script.
 
-    It opens with the decision and the inputs behind it; ``scenario_file`` (the YAML the
-    scenario came from) supplies the inputs' source tags.
+    It opens with the decision (``found``, or made here from the results) and the
+    inputs behind it; ``scenario_file`` (the YAML the scenario came from) supplies the
+    inputs' source tags.
     """
     scenario = results.scenario
     title = f"Lockdown drill: {scenario.name}"
     parts = [f"<h1>{_e(title)}</h1>"]
     if scenario.description:
         parts.append(f"<p>{_e(scenario.description)}</p>")
-    parts.append(decision_section(results, decision.decide_results(results)))
+    if found is None:
+        found = decision.decide_results(results)
+    parts.append(decision_section(results, found))
     parts.append(inputs_section(results, scenario_file))
     parts.append(_findings(results))
     parts.append(tornado.section(results, figures, _figure))

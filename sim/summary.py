@@ -21,9 +21,14 @@ from sim.plots import time_unit
 NAME_WIDTH = 28
 
 
-def summary_text(results: Results, out: Path, report: bool = True) -> str:
-    """The summary for the terminal; ``report`` says whether ``report.html`` was written."""
-    found = dec.decide_results(results)
+def summary_text(results: Results, out: Path, report: bool = True,
+                 found: dec.Decision | None = None) -> str:
+    """The summary for the terminal; ``report`` says whether ``report.html`` was written.
+
+    ``found`` is the decision if already made from these results (the report's).
+    """
+    if found is None:
+        found = dec.decide_results(results)
     scenario = results.scenario
     lines = [
         f"{scenario.name}: {scenario.replications} replication(s) × {len(results.variants)} "
