@@ -81,7 +81,7 @@ def _testing(requests: pd.DataFrame, trace: dict, records: RunRecords,
     testing = requests[requests["flow"] == "testing"]
     rounds = testing[testing["kind"] == "round"]
     makeups = testing[testing["kind"] == "makeup"]
-    waits = pd.DataFrame(trace["waits"], columns=["round", "point", "wait_min"])
+    waits = trace["waits"]  # round, point, wait_min
     rows = []
     for k, (start, part) in enumerate(rounds.groupby("created_min", sort=True)):
         done = part[part["status"] == COMPLETED]
@@ -108,8 +108,8 @@ def _testing(requests: pd.DataFrame, trace: dict, records: RunRecords,
                "never_tested": len(part) - len(done) - len(made)}
         rows.append(row)
     tables = {"testing": pd.DataFrame(rows)}
-    if records.replication == 0 and trace["queue"]:
-        queue = pd.DataFrame(trace["queue"], columns=["point", "time_min", "queue"])
+    if records.replication == 0 and len(trace["queue"]):
+        queue = trace["queue"].copy()  # point, time_min, queue
         queue["time_min"] = (queue["time_min"] // QUEUE_BIN) * QUEUE_BIN
         queue = queue.groupby(["point", "time_min"], sort=True)["queue"].max().reset_index()
         queue.insert(0, "variant", records.variant)

@@ -16,11 +16,12 @@ off-duty windows.
 
 from __future__ import annotations
 
-import bisect
+import math
 from collections.abc import Callable, Generator, Sequence
 
 import simpy
 from simpy.resources.resource import Preempted
+from sortedcontainers import SortedKeyList
 
 Step = tuple[float, Callable[[float], None] | None]
 """One timed piece of a task: minutes, and what to do when it ends (gets the time)."""
@@ -43,6 +44,21 @@ class RecordOnly:
     def __call__(self, time: float) -> None:
         """Write the records of a step that ended at ``time``."""
         self.call(time)
+
+
+def _delay_to(start: float, end: float) -> float:
+    """The timeout delay that brings the clock from ``start`` to ``end``, to the bit if it can.
+
+    ``start + (end - start)`` can miss ``end`` by a rounding step; a neighbouring delay
+    then usually hits it, and the clock agrees to the bit with a run of single-step
+    timeouts. (Where no delay hits it, rounding ties, the nearest is used.)
+    """
+    delay = end - start
+    for _ in range(4):
+        if start + delay == end:
+            return delay
+        delay = math.nextafter(delay, math.inf if start + delay < end else -math.inf)
+    return end - start
 
 
 def _run_ends(steps: Sequence[Step], index: int, first_end: float,
@@ -103,7 +119,9 @@ class Station:
         self.x_m = x_m  # access point: metres from the grid gate, and storey
         self.floor = floor
         self.users: list[Grant] = []
-        self.queue: list[Grant] = []
+        # Waiting requests in turn. Sorted, not a plain list: a district's depot holds
+        # hundreds of thousands at once, and a list's pop(0) would copy them all each time.
+        self.queue: SortedKeyList = SortedKeyList(key=_key)
         self.sequence = 0
         self.tasks = 0
         self.busy_min = 0.0
@@ -138,7 +156,7 @@ class Station:
         if len(self.users) < self.capacity and not self.queue:
             self._assign(grant)
             return grant
-        bisect.insort_right(self.queue, grant, key=_key)
+        self.queue.add(grant)  # after any equal key: first come, first served
         self._serve_queue()
         if len(self.queue) > self.max_queue:
             self.max_queue = len(self.queue)
@@ -149,10 +167,10 @@ class Station:
         try:
             self.users.remove(grant)
         except ValueError:
-            if grant in self.queue:
+            try:
                 self.queue.remove(grant)
-                self._serve_queue()
-            return
+            except ValueError:
+                return  # neither served nor waiting: already withdrawn or granted
         self._serve_queue()
 
     def _serve_queue(self) -> None:
@@ -186,13 +204,10 @@ class Station:
         """
         line = self.off_priority
         if off:
-            moved = False
-            for grant in self.queue:
-                if grant.resumed and grant.key[0] > line:
-                    grant.key = (line, *grant.key[1:])
-                    moved = True
-            if moved:
-                self.queue.sort(key=_key)
+            for grant in [g for g in self.queue if g.resumed and g.key[0] > line]:
+                self.queue.remove(grant)  # found by its key: move it out before changing it
+                grant.key = (line, *grant.key[1:])
+                self.queue.add(grant)
             return key
         if key is not None and key[0] > line and any(g.off for g in self.queue):
             return (line, *key[1:])
@@ -252,9 +267,10 @@ def serve(
                     yield env.timeout(remaining)
                     station.busy_min += remaining
                 else:
-                    yield env.timeout(ends[-1] - start)
-                    station.busy_min += env.now - start
+                    yield env.timeout(_delay_to(start, ends[-1]))
+                    station.busy_min += remaining  # added step by step, as single steps are
                     for k in range(len(ends) - 1):
+                        station.busy_min += steps[index + k + 1][0]
                         done = steps[index + k][1]
                         if done is not None:
                             done(ends[k])
@@ -272,19 +288,21 @@ def serve(
         except simpy.Interrupt:
             # Pre-empted: the resource has already taken the staff member away.
             if start >= 0:
-                worked = env.now - start
-                station.busy_min += worked
-                remaining -= worked
                 if ends is not None:  # inside a run of steps: end those done by now
                     now, k = env.now, 0
                     while k < len(ends) - 1 and ends[k] <= now:
+                        station.busy_min += remaining
                         done = steps[index + k][1]
                         if done is not None:
                             done(ends[k])
+                        start = ends[k]
                         k += 1
+                        remaining = steps[index + k][0]
                     index += k
-                    remaining = ends[k] - now
                     ends = None
+                worked = env.now - start
+                station.busy_min += worked
+                remaining -= worked
             if station.away is not None:  # the head is lost: the backup takes the task
                 station = stand_in(station)
                 station.tasks += 1

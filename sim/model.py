@@ -186,7 +186,7 @@ class Drill:
         return self.records()
 
     def records(self) -> RunRecords:
-        """The log and the books as plain rows."""
+        """The log and the books as plain rows; the log's stage rows move into them (once)."""
         requests = self.request_table()
         horizon = self.scenario.horizon
         heads = []
@@ -212,8 +212,9 @@ class Drill:
         for flow in self.extra_flows:
             resources.extend(flow.resource_rows(horizon))
             if isinstance(flow, TestingFlow):
-                extra["testing"] = {"waits": flow.waits, "queue": flow.queue_trace}
-        return RunRecords(self.replication, self.variant, requests, self.log.stage_table(), heads,
+                extra["testing"] = flow.trace()
+        return RunRecords(self.replication, self.variant, requests,
+                          self.log.stage_table(consume=True), heads,
                           resources, extra=extra)
 
     def request_table(self) -> pd.DataFrame:
@@ -238,7 +239,7 @@ class Drill:
             "created_min": columns["created_min"],
             "completed_min": columns["completed_min"],
             "status": labels_categorical(columns["status"], names),
-        }, columns=list(REQUEST_COLUMNS))
+        }, columns=list(REQUEST_COLUMNS), copy=False)
 
     def arrivals(self) -> dict[tuple[str, str], int]:
         """How many requests the demand holds per (flow, kind): the log must account for all."""

@@ -50,6 +50,8 @@ def test_stages_tile_and_survive_packing(monkeypatch) -> None:
     minutes = (table["end_min"] - table["start_min"]).groupby(table["request_id"]).sum()
     assert np.allclose(minutes.to_numpy(), 12.0)  # each request's stages tile [0, 12]
     assert table["stage"].dtype == "category" and table["request_id"].dtype == np.int32
+    consumed = log.stage_table(consume=True)  # moves the rows out, one column at a time
+    assert consumed.equals(table) and log.stage_rows() == 0 and len(log.stage_table()) == 0
 
 
 def test_an_empty_log_gives_empty_tables() -> None:
@@ -67,3 +69,16 @@ def test_a_district_of_nodes_fits_the_codes() -> None:
     table = log.stage_table()
     assert table["node"].iloc[-1] == "F39999" and len(table) == 40_000
     assert log.requests[rid][5] == OUT_OF_STOCK
+
+
+def test_columns_keep_rows_as_typed_arrays_with_labels() -> None:
+    trace = event_log.Columns(point="i", time_min="d", queue="q")
+    assert len(trace) == 0 and list(trace.frame().columns) == ["point", "time_min", "queue"]
+    trace.add(1, 12.5, 3)
+    trace.add(0, 13.0, 4)
+    frame = trace.frame({"point": ["point-G1", "point-G2"]})
+    assert frame.to_dict("list") == {"point": ["point-G2", "point-G1"], "time_min": [12.5, 13.0],
+                                     "queue": [3, 4]}
+    assert str(frame["queue"].dtype) == "int64" and str(frame["time_min"].dtype) == "float64"
+    trace.add(1, 14.0, 5)  # the frame holds copies: the trace can still grow
+    assert len(trace) == 3 and len(frame) == 2

@@ -25,11 +25,12 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 import simpy
 
 from sim.demand import stream
 from sim.heads import Station, serve
-from sim.log import MISSED_ROUND, BooksRow
+from sim.log import MISSED_ROUND, BooksRow, Columns
 
 if TYPE_CHECKING:
     from sim.site import Site
@@ -69,8 +70,14 @@ class TestingFlow:
             self.phone = makeup.phone.sample(rng, r * n).reshape(r, n)
         self.call = params.call.sample(rng, r * n).reshape(r, n)  # a batch: its first's
         self.requests: list[list[int]] = []
-        self.waits: list[tuple[int, str, float]] = []  # (round, point, minutes queued)
-        self.queue_trace: list[tuple[str, float, int]] = []  # (point, time, queue length)
+        self._point_code = {point: k for k, point in enumerate(self.points.values())}
+        self.waits = Columns(round="h", point="i", wait_min="d")  # minutes queued
+        self.queue_trace = Columns(point="i", time_min="d", queue="q")  # queue length
+
+    def trace(self) -> dict[str, pd.DataFrame]:
+        """Each household's wait for a table, and each point's queue as it changed."""
+        names = {"point": [point.name for point in self.points.values()]}
+        return {"waits": self.waits.frame(names), "queue": self.queue_trace.frame(names)}
 
     def start(self) -> None:
         """Schedule every round."""
@@ -157,15 +164,16 @@ class TestingFlow:
                                         household.lift))
         log.stage(rid, "walk", household.node, 6, env.now)
         arrived = env.now
-        self.queue_trace.append((point.name, env.now, len(point.queue) + 1
-                                 - (point.count < point.capacity)))
+        code = self._point_code[point]
+        self.queue_trace.add(code, env.now, len(point.queue) + 1
+                             - (point.count < point.capacity))
 
         def seated(time: float) -> None:
-            self.waits.append((k, point.name, time - arrived))
+            self.waits.add(k, code, time - arrived)
             waiting[0] -= 1
             if waiting[0] <= self.params.call_ahead and not ahead.triggered:
                 ahead.succeed()
-            self.queue_trace.append((point.name, time, len(point.queue)))
+            self.queue_trace.add(code, time, len(point.queue))
 
         granted = yield from serve(env, point, 0, False, ((self.sample[k, hh], None),),
                                    on_grant=seated)
