@@ -16,12 +16,12 @@ off-duty windows.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable, Generator, Sequence
 
 import simpy
 from simpy.resources.resource import Preempted
-from sortedcontainers import SortedKeyList
 
 Step = tuple[float, Callable[[float], None] | None]
 """One timed piece of a task: minutes, and what to do when it ends (gets the time)."""
@@ -119,9 +119,11 @@ class Station:
         self.x_m = x_m  # access point: metres from the grid gate, and storey
         self.floor = floor
         self.users: list[Grant] = []
-        # Waiting requests in turn. Sorted, not a plain list: a district's depot holds
-        # hundreds of thousands at once, and a list's pop(0) would copy them all each time.
-        self.queue: SortedKeyList = SortedKeyList(key=_key)
+        # Waiting requests in turn from ``_line[_head]`` on. The head moves forward
+        # instead of popping the list's front: a district's depot holds hundreds of
+        # thousands at once, and each pop(0) would copy them all.
+        self._line: list[Grant | None] = []
+        self._head = 0
         self.sequence = 0
         self.tasks = 0
         self.busy_min = 0.0
@@ -134,6 +136,19 @@ class Station:
     def count(self) -> int:
         """Staff members busy now."""
         return len(self.users)
+
+    @property
+    def queue_length(self) -> int:
+        """Requests waiting now."""
+        return len(self._line) - self._head
+
+    def waiting(self) -> list[Grant]:
+        """The requests waiting now, in turn."""
+        return self._line[self._head:]
+
+    def leave(self, grant: Grant) -> None:
+        """Take a waiting request out of the line without serving the next."""
+        del self._line[self._line.index(grant, self._head)]
 
     def busy_at(self, now: float) -> float:
         """Minutes of work done by ``now``, the steps in progress included."""
@@ -153,13 +168,18 @@ class Station:
         if self.off_priority is not None and (resumed or off):
             key = self._off_duty_order(key, off)
         grant = Grant(self, priority, preempt, key, resumed, off)
-        if len(self.users) < self.capacity and not self.queue:
+        line = self._line
+        if len(self.users) < self.capacity and self._head == len(line):
             self._assign(grant)
             return grant
-        self.queue.add(grant)  # after any equal key: first come, first served
+        # After any equal key: first come, first served (mostly the end of the line).
+        if self._head == len(line) or line[-1].key <= grant.key:
+            line.append(grant)
+        else:
+            bisect.insort_right(line, grant, lo=self._head, key=_key)
         self._serve_queue()
-        if len(self.queue) > self.max_queue:
-            self.max_queue = len(self.queue)
+        if len(line) - self._head > self.max_queue:
+            self.max_queue = len(line) - self._head
         return grant
 
     def release(self, grant: Grant) -> None:
@@ -168,7 +188,7 @@ class Station:
             self.users.remove(grant)
         except ValueError:
             try:
-                self.queue.remove(grant)
+                self.leave(grant)
             except ValueError:
                 return  # neither served nor waiting: already withdrawn or granted
         self._serve_queue()
@@ -179,9 +199,9 @@ class Station:
         Only the head is served, so a pre-empting request never overtakes a better
         one already waiting; a pre-empting head pre-empts as soon as it is the head.
         """
-        queue, users = self.queue, self.users
-        while queue:
-            head = queue[0]
+        line, users = self._line, self.users
+        while self._head < len(line):
+            head = line[self._head]
             if len(users) >= self.capacity:
                 if not head.preempt:
                     return
@@ -191,7 +211,15 @@ class Station:
                 users.remove(victim)
                 victim.proc.interrupt(Preempted(by=head.proc, usage_since=victim.usage_since,
                                                 resource=self))
-            self._assign(queue.pop(0))
+            line[self._head] = None
+            self._head += 1
+            if self._head == len(line):
+                line.clear()
+                self._head = 0
+            elif self._head >= 1024 and 2 * self._head >= len(line):
+                del line[:self._head]  # now and then, not per grant: O(1) a grant on average
+                self._head = 0
+            self._assign(head)
 
     cancel = release
 
@@ -204,12 +232,16 @@ class Station:
         """
         line = self.off_priority
         if off:
-            for grant in [g for g in self.queue if g.resumed and g.key[0] > line]:
-                self.queue.remove(grant)  # found by its key: move it out before changing it
-                grant.key = (line, *grant.key[1:])
-                self.queue.add(grant)
+            waiting = self.waiting()
+            moved = False
+            for grant in waiting:
+                if grant.resumed and grant.key[0] > line:
+                    grant.key = (line, *grant.key[1:])
+                    moved = True
+            if moved:
+                self._line[self._head:] = sorted(waiting, key=_key)
             return key
-        if key is not None and key[0] > line and any(g.off for g in self.queue):
+        if key is not None and key[0] > line and any(g.off for g in self.waiting()):
             return (line, *key[1:])
         return key
 

@@ -102,8 +102,8 @@ class Losses:
             if start > env.now:
                 yield env.timeout(start - env.now)
             station.away = self._backup(station, backup)
-            for grant in [g for g in station.queue if not g.off]:
-                station.queue.remove(grant)
+            for grant in [g for g in station.waiting() if not g.off]:
+                station.leave(grant)
                 grant.proc.interrupt(MOVED)
             holders = [station.request(AWAY_PRIORITY, True) for _ in range(station.capacity)]
             yield env.all_of(holders)

@@ -153,10 +153,14 @@ class Drill:
         """
         level = chains.level_number(level_name)
         paths = []
+        shared: dict[tuple[Station, ...], tuple[Station, ...]] = {}  # one tuple per path
         for household in self.households:
             path = household.path
-            top = next((k for k, s in enumerate(path) if s.level <= level), len(path) - 1)
-            paths.append(path[:top + 1])
+            found = shared.get(path)
+            if found is None:
+                top = next((k for k, s in enumerate(path) if s.level <= level), len(path) - 1)
+                found = shared[path] = path[:top + 1]
+            paths.append(found)
         return paths
 
     def drop_chain(self) -> None:
@@ -273,10 +277,17 @@ class Drill:
     def _households(self) -> list[Household]:
         groups = {name: g for g, name in enumerate(self.group_names)}
         stations = self.stations
-        return [Household(data["index"], node, groups[data["group"]], data["x_m"], data["floor"],
-                          data["area"], grid, tuple(stations[h] for h in path),
-                          data.get("lift"), data["people"])
-                for node, data, path, grid in chains.household_table(self.graph)]
+        shared: dict[tuple[str, ...], tuple[Station, ...]] = {}  # households of a head share it
+        households = []
+        for node, data, path, grid in chains.household_table(self.graph):
+            names = tuple(path)
+            heads = shared.get(names)
+            if heads is None:
+                heads = shared[names] = tuple(stations[h] for h in path)
+            households.append(Household(data["index"], node, groups[data["group"]], data["x_m"],
+                                        data["floor"], data["area"], grid, heads,
+                                        data.get("lift"), data["people"]))
+        return households
 
     def _schedule_off_duty(self) -> None:
         """Off-duty windows per head: the level's, plus day-job hours for a share of heads."""

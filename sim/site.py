@@ -21,7 +21,7 @@ from sim.log import EventLog
 from sim.scenario import Scenario
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Household:
     """What the flows need of one household."""
 

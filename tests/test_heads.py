@@ -178,7 +178,7 @@ def test_staff_split_a_round(staff: int) -> None:
     assert end == pytest.approx(10.0 * np.ceil(12 / staff))
     assert len(done) == 12
     assert head.busy_min == pytest.approx(120.0)
-    assert head.count == 0 and not head.queue
+    assert head.count == 0 and head.queue_length == 0
 
 
 def test_helpers_join_the_round() -> None:
@@ -203,7 +203,7 @@ def test_busy_member_joins_later_and_idle_ones_withdraw() -> None:
     # two free people take two steps each (1-11, 11-21); the third joins at 15 and takes
     # the fifth (15-25)
     assert finished == [pytest.approx(25.0)]
-    assert head.count == 0 and not head.queue
+    assert head.count == 0 and head.queue_length == 0
     assert head.busy_min == pytest.approx(65.0)
     assert head.tasks == 4  # the busy task, and the three people who took part
 
@@ -223,7 +223,7 @@ def test_people_still_busy_when_every_step_is_taken_withdraw() -> None:
     env.run(until=30)
     # two free people take the steps (1-11, 11-21, 21-31); the last step is taken at 21,
     # so the third person, busy until 40, leaves the queue at once
-    assert not head.queue
+    assert head.queue_length == 0
     env.run()
     assert finished == [pytest.approx(31.0)]
     assert head.tasks == 3  # the busy task and the two who took part
@@ -331,3 +331,26 @@ def test_a_run_of_calls_is_one_event_and_a_preemption_splits_it() -> None:
     # tells: start, grant, one run, interrupt, a grant and a run again, end;
     # the critical task: start, its delay, grant, work, end: against 10 timeouts a run.
     assert events <= 12
+
+
+def test_a_long_line_is_served_as_simpy_serves_it() -> None:
+    """Thousands waiting at once (a district depot's packages): the line's head moves on
+    and the list is compacted now and then; the order stays SimPy's, pre-emption included."""
+    rng = np.random.default_rng(7)
+    tasks = [(float(rng.uniform(0, 5)), int(rng.integers(0, 3)), bool(rng.random() < 0.05),
+              [float(rng.exponential(0.5))]) for _ in range(5000)]
+    ours, theirs = run_both(2, tasks)
+    assert ours.keys() == theirs.keys() == set(range(len(tasks)))
+    assert all(ours[n] == pytest.approx(theirs[n], abs=1e-9) for n in ours)
+
+
+def test_a_waiting_request_withdrawn_from_a_long_line() -> None:
+    env = simpy.Environment()
+    depot = Station(env, "depot", 1)
+    grants = [depot.request(4) for _ in range(3000)]
+    for grant in grants[1:1500]:  # the first is served; these leave the line while waiting
+        depot.release(grant)
+    assert depot.queue_length == 1500
+    depot.release(grants[2000])  # withdrawn while waiting
+    assert depot.queue_length == 1499 and grants[2000] not in depot.waiting()
+    assert depot.waiting()[0] is grants[1500] and depot.max_queue == 2999

@@ -165,7 +165,7 @@ class TestingFlow:
         log.stage(rid, "walk", household.node, 6, env.now)
         arrived = env.now
         code = self._point_code[point]
-        self.queue_trace.add(code, env.now, len(point.queue) + 1
+        self.queue_trace.add(code, env.now, point.queue_length + 1
                              - (point.count < point.capacity))
 
         def seated(time: float) -> None:
@@ -173,7 +173,7 @@ class TestingFlow:
             waiting[0] -= 1
             if waiting[0] <= self.params.call_ahead and not ahead.triggered:
                 ahead.succeed()
-            self.queue_trace.add(code, time, len(point.queue))
+            self.queue_trace.add(code, time, point.queue_length)
 
         granted = yield from serve(env, point, 0, False, ((self.sample[k, hh], None),),
                                    on_grant=seated)
