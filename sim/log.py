@@ -150,15 +150,6 @@ class EventLog:
         self._cursor.append(created)
         return len(self._cursor) - 1
 
-    def _row(self, request_id: int, stage: str, node: str, level: int, start: float,
-             end: float) -> None:
-        self._rid.append(request_id)
-        self._stage.append(stage)
-        self._node.append(node)
-        self._level.append(level)
-        self._start.append(start)
-        self._end.append(end)
-
     def stage(self, request_id: int, stage: str, node: str, level: int, end: float) -> None:
         """Close the request's current stage at ``end``, attributed to ``node``."""
         start = self._cursor[request_id]
@@ -178,28 +169,47 @@ class EventLog:
         """Close a wait for ``node`` (``queue``, until ``granted``) and its work (until ``end``)."""
         cursor = self._cursor
         start = cursor[request_id]
+        rids, stages, nodes = self._rid, self._stage, self._node
+        levels, starts, ends = self._level, self._start, self._end
         if granted > start:
-            self._row(request_id, "queue", node, level, start, granted)
+            rids.append(request_id)
+            stages.append("queue")
+            nodes.append(node)
+            levels.append(level)
+            starts.append(start)
+            ends.append(granted)
             start = granted
         if end > start:
-            self._row(request_id, stage, node, level, start, end)
+            rids.append(request_id)
+            stages.append(stage)
+            nodes.append(node)
+            levels.append(level)
+            starts.append(start)
+            ends.append(end)
             cursor[request_id] = end
         else:
             cursor[request_id] = start
-        if len(self._rid) >= CHUNK:
+        if len(rids) >= CHUNK:
             self._pack()
 
     def stage_many(self, items: list[tuple], stage: str, node: str, level: int,
                    end: float) -> None:
         """Close the current stage of every request in ``items`` (id first) at ``end``."""
-        cursor, row = self._cursor, self._row
+        cursor = self._cursor
+        rids, stages, nodes = self._rid, self._stage, self._node
+        levels, starts, ends = self._level, self._start, self._end
         for item in items:
             request_id = item[0]
             start = cursor[request_id]
             if end > start:
-                row(request_id, stage, node, level, start, end)
+                rids.append(request_id)
+                stages.append(stage)
+                nodes.append(node)
+                levels.append(level)
+                starts.append(start)
+                ends.append(end)
                 cursor[request_id] = end
-        if len(self._rid) >= CHUNK:
+        if len(rids) >= CHUNK:
             self._pack()
 
     def complete(self, request_id: int, time: float) -> None:
