@@ -67,24 +67,30 @@ class Arrivals:
     """Requests of one flow: times, households, kinds and per-request service times.
 
     Plain Python lists and floats, not numpy: the event loop does arithmetic on them,
-    and numpy scalars would make every clock value a slower ``np.float64``.
+    and numpy scalars would make every clock value a slower ``np.float64``. The relay
+    times stay one array (five floats a request would be five objects and a list, ~200
+    bytes): :meth:`relays` turns a request's row into floats when its relay starts.
     """
 
     time: list[float]
     household: list[int]
     kind: list[int]  # index into the flow's kinds
-    relay: list[list[float]]  # per request: relay time at each level, L1..L5
+    relay: np.ndarray  # per request (row): relay time at each level, L1..L5
     times: dict[str, list[float]]  # other per-request draws by name
 
     @classmethod
     def from_arrays(cls, time: np.ndarray, household: np.ndarray, kind: np.ndarray,
                     relay: np.ndarray, times: dict[str, np.ndarray]) -> Arrivals:
         """Convert numpy draws into the plain lists the model uses."""
-        return cls(time.tolist(), household.tolist(), kind.tolist(), relay.tolist(),
+        return cls(time.tolist(), household.tolist(), kind.tolist(), relay,
                    {name: values.tolist() for name, values in times.items()})
 
     def __len__(self) -> int:
         return len(self.time)
+
+    def relays(self, i: int) -> list[float]:
+        """Request ``i``'s relay minutes at levels 1-5, as plain floats."""
+        return self.relay[i].tolist()
 
 
 def supply_orders(scenario: Scenario, table: HouseholdTable, replication: int) -> Arrivals:

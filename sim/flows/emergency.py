@@ -116,7 +116,7 @@ class EmergencyFlow:
         elif severity.report == "hotline" and not offline:
             told = AT_GATE
         if by_chain:
-            relay = self.arrivals.relay[i]
+            relay = self.arrivals.relays(i)
             for station in self.up[hh]:
                 granted = yield from serve(env, station, kind, severity.preempt,
                                            ((relay[station.level - 1], None),))
@@ -134,7 +134,7 @@ class EmergencyFlow:
     def _tell_heads(self, i: int, hh: int, kind: int, preempt: bool,
                     told: simpy.Event) -> Generator[simpy.Event, object, None]:
         """Skip-level: the heads are told up the chain while the hotline handles the case."""
-        relay = self.arrivals.relay[i]
+        relay = self.arrivals.relays(i)
         opener = self.openers[hh] if self.gate is not None else None
         for station in self.up[hh]:
             yield from serve(self.env, station, kind, preempt, ((relay[station.level - 1], None),))

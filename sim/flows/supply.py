@@ -112,7 +112,7 @@ class SupplyFlow:
         if contact > 0:
             yield env.timeout(contact)
             log.stage(rid, "contact", household.node, 6, env.now)
-        relay = orders.relay[i]
+        relay = orders.relays(i)
         for station in self.up[hh]:
             granted = yield from serve(env, station, self.priority, False,
                                        ((relay[station.level - 1], None),))
