@@ -140,22 +140,62 @@ def load(folder: str | Path) -> Results:
     return tidy(results)
 
 
-def write_table(table: pd.DataFrame, folder: Path, stem: str, format: str) -> Path:  # noqa: A002
-    """Write one table as ``stem.csv`` or ``stem.parquet``, floats rounded alike."""
-    from sim.output import DECIMALS
+SLICE_ROWS = 1_000_000
+"""Rows rounded and converted at a time when a log is written: a city district's stage
+log (tens of millions of rows) is then never copied whole."""
 
-    floats = table.select_dtypes("float").columns
-    table = table.assign(**{c: table[c].round(DECIMALS) for c in floats})
+
+def write_table(table: pd.DataFrame, folder: Path, stem: str, format: str) -> Path:  # noqa: A002
+    """Write one table as ``stem.csv`` or ``stem.parquet``, floats rounded alike.
+
+    The request and stage logs are rounded and converted :data:`SLICE_ROWS` rows at a
+    time, so writing them holds only a slice twice.
+    """
     if format == "parquet":
         path = folder / f"{stem}.parquet"
-        table.to_parquet(path, index=False, engine="pyarrow")
+        if stem in LOG_TABLES:
+            _write_parquet_slices(table, path)
+        else:
+            _rounded(table).to_parquet(path, index=False, engine="pyarrow")
     elif format == "csv":
         path = folder / f"{stem}.csv"
         if stem not in LOG_TABLES or not _write_csv_arrow(table, path):
-            table.to_csv(path, index=False)
+            _rounded(table).to_csv(path, index=False)
     else:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
     return path
+
+
+def _rounded(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its floats rounded to the results' decimals (a copy of those columns)."""
+    from sim.output import DECIMALS
+
+    floats = table.select_dtypes("float").columns
+    return table.assign(**{c: table[c].round(DECIMALS) for c in floats})
+
+
+def _arrow_slices(table: pd.DataFrame):
+    """``table`` as rounded Arrow tables of :data:`SLICE_ROWS` rows (one if it is empty)."""
+    import pyarrow as pa
+
+    for first in range(0, max(len(table), 1), SLICE_ROWS):
+        part = _rounded(table.iloc[first:first + SLICE_ROWS])
+        yield pa.Table.from_pandas(part, preserve_index=False)
+
+
+def _write_parquet_slices(table: pd.DataFrame, path: Path) -> None:
+    """Write ``table`` as Parquet, a row group per slice."""
+    from pyarrow import parquet
+
+    writer = None
+    try:
+        for part in _arrow_slices(table):
+            if writer is None:
+                writer = parquet.ParquetWriter(path, part.schema)
+            writer.write_table(part)
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def _write_csv_arrow(table: pd.DataFrame, path: Path) -> bool:
@@ -170,11 +210,21 @@ def _write_csv_arrow(table: pd.DataFrame, path: Path) -> bool:
     from pyarrow import csv
 
     options = csv.WriteOptions(quoting_style="none", quoting_header="none")
+    writer = None
     try:
-        csv.write_csv(pa.Table.from_pandas(table, preserve_index=False), path, options)
+        for part in _arrow_slices(table):
+            if writer is None:
+                writer = csv.CSVWriter(path, part.schema, write_options=options)
+            writer.write_table(part)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        if writer is not None:
+            writer.close()
+            writer = None
         path.unlink(missing_ok=True)
         return False
+    finally:
+        if writer is not None:
+            writer.close()
     return True
 
 

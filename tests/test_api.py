@@ -115,6 +115,25 @@ def test_log_tables_are_written_by_arrow_and_fall_back_to_pandas_for_quoted_labe
     assert read_table(tmp_path, "stages")["node"].tolist() == quoted["node"].tolist()
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_logs_written_in_slices_read_back_as_written_whole(
+        results: sim.Results, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    """A city's logs are rounded and converted a slice at a time; the file says the same."""
+    import sim.results_io as results_io
+
+    whole = write_table(results.stages, tmp_path, "stages", fmt).rename(
+        tmp_path / f"whole.{fmt}")
+    monkeypatch.setattr(results_io, "SLICE_ROWS", 97)
+    assert len(results.stages) > 3 * 97
+    sliced = write_table(results.stages, tmp_path, "stages", fmt)
+    if fmt == "csv":
+        assert sliced.read_bytes() == whole.read_bytes()
+    pd.testing.assert_frame_equal(pd.read_parquet(sliced) if fmt == "parquet"
+                                  else read_table(tmp_path, "stages"),
+                                  pd.read_parquet(whole) if fmt == "parquet"
+                                  else pd.read_csv(whole, dtype={"node": str}))
+
+
 def test_load_refuses_an_incomplete_folder(results: sim.Results, tmp_path: Path) -> None:
     folder = results.save(tmp_path / "r", figures=False)
     (folder / "per_replication.csv").unlink()
