@@ -141,6 +141,7 @@ def run_one(scenario: Scenario, variant: str, replication: int,
     if _forget_if_large(drill.graph):
         drill.drop_chain()
     records = drill.run()
+    del drill  # the model (households, stations, pending events) before the reduction
     if described is not None:
         records.extra["costs"], records.extra["chain"] = described
     records.variant = variant  # the chain may be shared by variants of one structure
