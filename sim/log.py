@@ -167,30 +167,8 @@ class EventLog:
     def hop(self, request_id: int, stage: str, node: str, level: int, granted: float,
             end: float) -> None:
         """Close a wait for ``node`` (``queue``, until ``granted``) and its work (until ``end``)."""
-        cursor = self._cursor
-        start = cursor[request_id]
-        rids, stages, nodes = self._rid, self._stage, self._node
-        levels, starts, ends = self._level, self._start, self._end
-        if granted > start:
-            rids.append(request_id)
-            stages.append("queue")
-            nodes.append(node)
-            levels.append(level)
-            starts.append(start)
-            ends.append(granted)
-            start = granted
-        if end > start:
-            rids.append(request_id)
-            stages.append(stage)
-            nodes.append(node)
-            levels.append(level)
-            starts.append(start)
-            ends.append(end)
-            cursor[request_id] = end
-        else:
-            cursor[request_id] = start
-        if len(rids) >= CHUNK:
-            self._pack()
+        self.stage(request_id, "queue", node, level, granted)
+        self.stage(request_id, stage, node, level, end)
 
     def stage_many(self, items: list[tuple], stage: str, node: str, level: int,
                    end: float) -> None:
