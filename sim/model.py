@@ -26,7 +26,7 @@ from sim.flows.emergency import EmergencyFlow
 from sim.flows.notice import NoticeFlow
 from sim.flows.supply import SupplyFlow
 from sim.flows.testing import TestingFlow
-from sim.heads import Station, daily_windows, off_duty
+from sim.heads import Moments, Station, daily_windows, off_duty
 from sim.log import BooksRow, EventLog, RequestRow, StageRow, labels_categorical
 from sim.losses import Losses
 from sim.scenario import LEVELS, Scenario, Variant
@@ -293,6 +293,7 @@ class Drill:
         """Off-duty windows per head: the level's, plus day-job hours for a share of heads."""
         rng = stream(self.scenario.seed, self.replication, "staffing")
         horizon = self.scenario.horizon
+        moments = Moments(self.env)  # every head's staff share a window's timeouts
         intervals: dict[tuple, list[tuple[float, float]]] = {}
         for level in LEVELS:
             params = self.scenario.head_level(level)
@@ -306,14 +307,15 @@ class Drill:
                 if mine:
                     if mine not in intervals:
                         intervals[mine] = daily_windows(mine, self.start_clock, horizon)
-                    off_duty(self.env, station, intervals[mine], self.off_duty_priority)
+                    off_duty(self.env, station, intervals[mine], self.off_duty_priority,
+                             moments)
                     self.off_windows[station] = intervals[mine]
         for pool, params in self.crews.pools:
             if params.off_duty:
                 mine = params.off_duty_windows
                 if mine not in intervals:
                     intervals[mine] = daily_windows(mine, self.start_clock, horizon)
-                off_duty(self.env, pool, intervals[mine], self.off_duty_priority)
+                off_duty(self.env, pool, intervals[mine], self.off_duty_priority, moments)
 
 
 def _codes(labels: list[str]) -> tuple[pd.Index, np.ndarray]:

@@ -9,7 +9,7 @@ import pytest
 import simpy
 from simpy.resources.resource import PriorityRequest, Request
 
-from sim.heads import RecordOnly, Station, off_duty, serve, serve_shared
+from sim.heads import Moments, RecordOnly, Station, off_duty, serve, serve_shared
 
 # ---- the reference: SimPy's own pre-emptive resource ----------------------------------------
 #
@@ -354,3 +354,22 @@ def test_a_waiting_request_withdrawn_from_a_long_line() -> None:
     depot.release(grants[2000])  # withdrawn while waiting
     assert depot.queue_length == 1499 and grants[2000] not in depot.waiting()
     assert depot.waiting()[0] is grants[1500] and depot.max_queue == 2999
+
+
+def test_staff_waiting_for_the_same_moment_share_one_timeout() -> None:
+    env = simpy.Environment()
+    moments = Moments(env)
+    woke: list[tuple[int, float]] = []
+
+    def staff(n: int, at: float):
+        yield moments.at(at)
+        woke.append((n, env.now))
+
+    for n in range(50):
+        env.process(staff(n, 480.0 if n % 2 else 1020.0))
+    env.run(until=1)
+    pending = [event for *_, event in env._queue if isinstance(event, simpy.Timeout)]
+    assert len(pending) == 2  # two moments pending, not fifty timeouts
+    env.run()
+    assert [n for n, _ in woke] == [*range(1, 50, 2), *range(0, 50, 2)]  # in turn
+    assert {t for _, t in woke} == {480.0, 1020.0} and not moments._pending
