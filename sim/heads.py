@@ -170,7 +170,13 @@ class Station:
         grant = Grant(self, priority, preempt, key, resumed, off)
         line = self._line
         if len(self.users) < self.capacity and self._head == len(line):
-            self._assign(grant)
+            # Free now: the grant is born processed, so the requester goes straight on
+            # (SimPy resumes a process that yields a processed event without an event).
+            grant.usage_since = self.env.now
+            self.users.append(grant)
+            grant._ok = True
+            grant._value = None
+            grant.callbacks = None
             return grant
         # After any equal key: first come, first served (mostly the end of the line).
         if self._head == len(line) or line[-1].key <= grant.key:
