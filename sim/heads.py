@@ -170,13 +170,7 @@ class Station:
         grant = Grant(self, priority, preempt, key, resumed, off)
         line = self._line
         if len(self.users) < self.capacity and self._head == len(line):
-            # Free now: the grant is born processed, so the requester goes straight on
-            # (SimPy resumes a process that yields a processed event without an event).
-            grant.usage_since = self.env.now
-            self.users.append(grant)
-            grant._ok = True
-            grant._value = None
-            grant.callbacks = None
+            self._assign(grant, at_once=True)
             return grant
         # After any equal key: first come, first served (mostly the end of the line).
         if self._head == len(line) or line[-1].key <= grant.key:
@@ -251,14 +245,22 @@ class Station:
             return (line, *key[1:])
         return key
 
-    def _assign(self, grant: Grant) -> None:
+    def _assign(self, grant: Grant, at_once: bool = False) -> None:
+        """Give ``grant`` a staff member: scheduled for a waiting requester, or ``at_once``.
+
+        A grant made at once is born processed, so the requester goes straight on
+        (SimPy resumes a process that yields a processed event without an event).
+        """
         env = self.env
         grant.usage_since = env.now
         self.users.append(grant)
         # Event.succeed() without its checks: a grant is triggered exactly once, here.
         grant._ok = True
         grant._value = None
-        env.schedule(grant)
+        if at_once:
+            grant.callbacks = None
+        else:
+            env.schedule(grant)
 
 
 def serve(

@@ -222,9 +222,9 @@ class EventLog:
         chunks = [list(chunk) for chunk in self._chunks]
         if consume:
             self._chunks = []
-        empty = (np.int32, np.int32, np.int32, np.int8, np.float64, np.float64)
+        dtypes = (np.int32, np.int32, np.int32, np.int8, np.float64, np.float64)
         columns = []
-        for c, dtype in enumerate(empty):
+        for c, dtype in enumerate(dtypes):
             columns.append(np.concatenate([chunk[c] for chunk in chunks]) if chunks
                            else np.zeros(0, dtype))
             for chunk in chunks:

@@ -183,19 +183,24 @@ def _arrow_slices(table: pd.DataFrame):
         yield pa.Table.from_pandas(part, preserve_index=False)
 
 
-def _write_parquet_slices(table: pd.DataFrame, path: Path) -> None:
-    """Write ``table`` as Parquet, a row group per slice."""
-    from pyarrow import parquet
-
+def _write_slices(table: pd.DataFrame, open_writer) -> None:
+    """Write ``table`` slice by slice to the Arrow writer ``open_writer(schema)`` opens."""
     writer = None
     try:
         for part in _arrow_slices(table):
             if writer is None:
-                writer = parquet.ParquetWriter(path, part.schema)
+                writer = open_writer(part.schema)
             writer.write_table(part)
     finally:
         if writer is not None:
             writer.close()
+
+
+def _write_parquet_slices(table: pd.DataFrame, path: Path) -> None:
+    """Write ``table`` as Parquet, a row group per slice."""
+    from pyarrow import parquet
+
+    _write_slices(table, lambda schema: parquet.ParquetWriter(path, schema))
 
 
 def _write_csv_arrow(table: pd.DataFrame, path: Path) -> bool:
@@ -210,21 +215,11 @@ def _write_csv_arrow(table: pd.DataFrame, path: Path) -> bool:
     from pyarrow import csv
 
     options = csv.WriteOptions(quoting_style="none", quoting_header="none")
-    writer = None
     try:
-        for part in _arrow_slices(table):
-            if writer is None:
-                writer = csv.CSVWriter(path, part.schema, write_options=options)
-            writer.write_table(part)
+        _write_slices(table, lambda schema: csv.CSVWriter(path, schema, write_options=options))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        if writer is not None:
-            writer.close()
-            writer = None
         path.unlink(missing_ok=True)
         return False
-    finally:
-        if writer is not None:
-            writer.close()
     return True
 
 
