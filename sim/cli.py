@@ -29,6 +29,8 @@ from sim.units import shown
 
 if TYPE_CHECKING:
     from sim.experiment import Results
+    from sim.scenario import Scenario
+    from sim.stage_store import Spool
 
 # The run imports pandas, scipy and matplotlib only once the scenario has loaded, so that
 # --help, schema and bad input answer at once.
@@ -148,6 +150,16 @@ def run_command(argv: Sequence[str]) -> int:
     except ScenarioError as exc:
         return _fail(str(exc))
     out = args.out or Path("results") / scenario.name
+    with deferred_signals():  # pandas and pyarrow load here
+        from sim.stage_store import Spool
+
+    with Spool() as spool:  # the kept stage rows' files, gone however the command ends
+        return _run_and_write(args, scenario, out, spool)
+
+
+def _run_and_write(args: argparse.Namespace, scenario: Scenario, out: Path,
+                   spool: Spool) -> int:
+    """Run the experiment, write the results folder and print the summary."""
     from sim.destination import DestinationError, claim
 
     held = None
@@ -163,7 +175,7 @@ def run_command(argv: Sequence[str]) -> int:
 
             results = run_experiment(scenario, jobs=args.jobs, dask_address=args.dask,
                                      progress=not (args.quiet or args.silent),
-                                     stages=args.stages,
+                                     stages=args.stages, spool=spool,
                                      variants=args.variant, keep_requests=not args.no_requests)
             # One decision for the report and the summary (a city's takes half a minute).
             found = None

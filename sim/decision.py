@@ -20,6 +20,7 @@ import pandas as pd
 from sim import metrics
 from sim.scenario import LEVELS, Scenario
 from sim.scenario_flows import flow_required_shares
+from sim.stage_store import StageStore
 
 MET, NOT_MET, UNSURE = "met", "not met", "can't tell"
 TABLE_COLUMNS = ["variant", "flow", "kind", "target_min", "required_share", "within_target",
@@ -179,16 +180,16 @@ def _goals_where(table: pd.DataFrame, goal_list: Sequence[Goal],
     return found
 
 
-def bottleneck(breakdown: pd.DataFrame, stages: pd.DataFrame, heads: pd.DataFrame,
-               resources: pd.DataFrame, variant: str, flow: str, kind: str, *,
+def bottleneck(breakdown: pd.DataFrame, stages: pd.DataFrame | StageStore,
+               heads: pd.DataFrame, resources: pd.DataFrame, variant: str, flow: str, kind: str, *,
                requests: pd.DataFrame | None = None) -> Bottleneck | None:
     """The stage where answered requests of (flow, kind) spend most time, and who holds it.
 
     ``breakdown`` is the stage breakdown (mean minutes per stage); ``stages`` the hop log
-    (kept runs) names the node of each hop, hence the resource; ``heads`` and ``resources``
-    give that resource's mean utilisation. A hop log without ``flow`` and ``kind``
-    columns takes them from ``requests``, for the hops of that stage only (a city's log
-    is tens of millions of rows: joining all of it would hold it twice).
+    (kept runs, a frame or its store) names the node of each hop, hence the resource;
+    ``heads`` and ``resources`` give that resource's mean utilisation. A hop log without
+    ``flow`` and ``kind`` columns takes them from ``requests``, for the hops of that stage
+    only (a city's log is tens of millions of rows: joining all of it would hold it twice).
     """
     part = breakdown[(breakdown["variant"] == variant) & (breakdown["flow"] == flow)
                      & (breakdown["kind"] == kind)] if len(breakdown) else breakdown
@@ -208,13 +209,16 @@ def bottleneck(breakdown: pd.DataFrame, stages: pd.DataFrame, heads: pd.DataFram
                       resource, busy, key)
 
 
-def _resource(stages: pd.DataFrame, variant: str, flow: str, kind: str, stage: str,
+def _resource(stages: pd.DataFrame | StageStore, variant: str, flow: str, kind: str, stage: str,
               requests: pd.DataFrame | None = None) -> str:
     """The resource holding most of ``stage``: a level's heads, or a station beside the chain."""
     unknown = HOLDERS.get(stage, "unknown (no such hop in the kept stage log)")
     if stages is None or stages.empty:
         return unknown
-    same = stages[(stages["variant"] == variant) & (stages["stage"] == stage)]
+    if isinstance(stages, StageStore):
+        same = stages.select(variant, stage)
+    else:
+        same = stages[(stages["variant"] == variant) & (stages["stage"] == stage)]
     if "flow" not in same:
         if requests is None or requests.empty:
             return unknown
@@ -314,7 +318,7 @@ def censored_share(conservation: pd.DataFrame) -> dict[str, float]:
 
 
 def decide(scenario: Scenario, summary: pd.DataFrame, per_replication: pd.DataFrame,
-           breakdown: pd.DataFrame, stages: pd.DataFrame, heads: pd.DataFrame,
+           breakdown: pd.DataFrame, stages: pd.DataFrame | StageStore, heads: pd.DataFrame,
            resources: pd.DataFrame, conservation: pd.DataFrame, variants: Sequence[str],
            people: Mapping[str, int], head_count: Mapping[str, int], *,
            requests: pd.DataFrame | None = None) -> Decision:
@@ -348,10 +352,11 @@ def decide(scenario: Scenario, summary: pd.DataFrame, per_replication: pd.DataFr
 def decide_results(results: object) -> Decision:
     """:func:`decide` on a :class:`sim.experiment.Results`.
 
-    The hop log goes in without its requests' flow and kind: :func:`bottleneck` joins
-    them for the hops it reads.
+    The hop log goes in as its store, without its requests' flow and kind:
+    :func:`bottleneck` reads only the hops of the stage it names, and joins their flow
+    and kind.
     """
-    stages = results.stages if len(results.requests) else pd.DataFrame()
+    stages = results.stage_log if len(results.requests) else pd.DataFrame()
     breakdown = results.stage_breakdown if len(results.stage_totals) else pd.DataFrame()
     return decide(results.scenario, results.summary, results.per_replication, breakdown,
                   stages, results.heads, results.resources, results.conservation,

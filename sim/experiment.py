@@ -33,6 +33,7 @@ from sim.model import Drill, RunRecords
 from sim.overrides import variant_scenario
 from sim.scenario import LEVELS, Scenario
 from sim.settings import DASK_ENV, STAGES_KEPT
+from sim.stage_store import Part, Spool, StageStore, spool_run
 from sim.workers import workers_die_with_parent
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ class Results:
     scenario: Scenario
     chains: dict[str, nx.DiGraph]
     requests: pd.DataFrame
-    stages: pd.DataFrame
+    stage_log: StageStore  # the kept runs' stage rows, read whole as ``stages``
     heads: pd.DataFrame
     resources: pd.DataFrame
     stage_totals: pd.DataFrame
@@ -82,6 +83,14 @@ class Results:
         """People staffing the heads of each variant, all levels together."""
         people = self.costs.groupby("variant", sort=False)["people"].sum()
         return {v: int(n) for v, n in people.items()}
+
+    @property
+    def stages(self) -> pd.DataFrame:
+        """One row per hop of a request in the kept runs (joined when first asked for).
+
+        A large run's rows wait in files until then (:mod:`sim.stage_store`).
+        """
+        return self.stage_log.frame()
 
     @property
     def stage_breakdown(self) -> pd.DataFrame:
@@ -124,14 +133,16 @@ class Results:
 
 def run_one(scenario: Scenario, variant: str, replication: int,
             keep_stages: bool = True, keep_requests: bool = True,
-            describe_chain: bool = False) -> RunRecords:
+            describe_chain: bool = False, spool: str | None = None) -> RunRecords:
     """One replication of one variant, reduced where it ran.
 
     The run's own statistics (per-replication metrics, conservation, stage totals) are
     computed here, in the worker; the stage log and the request rows travel back only
     if kept, so a run without them returns a few kilobytes. ``describe_chain`` adds
     the variant's cost table and its chain for the results (``extra["costs"]`` and
-    ``extra["chain"]``), so the main process never builds a chain itself.
+    ``extra["chain"]``), so the main process never builds a chain itself. With a
+    ``spool`` folder, kept stage rows go to a file there (``extra["stage_file"]``: its
+    path and row count, see :mod:`sim.stage_store`) instead of back with the records.
     """
     own = variant_scenario(scenario, variant)
     graph = _variant_chain(scenario, variant, keep_base=False)
@@ -151,7 +162,9 @@ def run_one(scenario: Scenario, variant: str, replication: int,
     records.extra["conservation"] = metrics.conservation([records], requests)
     records.extra["stage_totals"] = metrics.stage_totals(records, scenario, requests)
     records.extra["flow_tables"] = coverage.per_run(records, requests, scenario)
-    if not keep_stages:
+    if keep_stages and spool is not None:
+        records.extra["stage_file"] = spool_run(records.stages, spool, variant, replication)
+    if not keep_stages or spool is not None:
         records.stages = records.stages.iloc[:0]
     if not keep_requests:
         records.requests = records.requests.iloc[:0]
@@ -166,6 +179,7 @@ def run_experiment(
     stages: str = "first",
     variants: Sequence[str] | None = None,
     keep_requests: bool = True,
+    spool: Spool | None = None,
 ) -> Results:
     """Run every variant × replication and gather the tables.
 
@@ -174,18 +188,27 @@ def run_experiment(
     ``stages`` keeps the hop-by-hop log of the ``first`` replication of each variant,
     of ``all`` runs, or of ``none`` (stage totals are kept for every run regardless).
     ``keep_requests=False`` leaves the request rows in the workers (the summary does
-    not need them): memory then stays flat however many runs there are.
+    not need them): memory then stays flat however many runs there are. Kept stage rows
+    wait in files in ``spool`` (default: a new one, removed with the results; see
+    :mod:`sim.stage_store`), unless the runs go to Dask.
     """
     if stages not in STAGES_KEPT:
         raise ValueError(f"stages must be one of {STAGES_KEPT}, got {stages!r}")
     names = list(variants) if variants else [v.name for v in scenario.variants]
     for name in names:
         scenario.variant(name)  # KeyError for an unknown variant
-    tasks = [(scenario, name, rep, _keep(stages, rep), keep_requests, rep == 0)
+    dask_address = dask_address or os.environ.get(DASK_ENV) or None
+    # Kept stage rows wait in files the workers write, unless they run on a cluster that
+    # shares no folder with this process.
+    if dask_address or stages == "none":
+        spool = None
+    elif spool is None:
+        spool = Spool()
+    folder = str(spool.path) if spool else None
+    tasks = [(scenario, name, rep, _keep(stages, rep), keep_requests, rep == 0, folder)
              for rep in range(scenario.replications) for name in names]
     plan = sens.plan(scenario, names)
     tasks += plan.tasks if plan else []
-    dask_address = dask_address or os.environ.get(DASK_ENV) or None
     runs: dict[int, RunRecords] = {}
     bar = tqdm(total=len(tasks), desc=f"{scenario.name}", unit="run", file=sys.stderr,
                disable=not progress, dynamic_ncols=True)
@@ -217,6 +240,10 @@ def run_experiment(
                     for future in futures:
                         future.cancel()
                     raise
+    except BaseException:
+        if spool is not None:
+            spool.remove()
+        raise
     finally:
         bar.close()
     main = len(names) * scenario.replications
@@ -226,17 +253,18 @@ def run_experiment(
         raise NoRequestsError(f"no request was created within the horizon "
                               f"({scenario.horizon:g} min) in any run: nothing to compare; "
                               "check horizon and demand rates")
-    results = gather(scenario, ordered, names, keep_requests)
+    results = gather(scenario, ordered, names, keep_requests, spool)
     if plan:
         results.sensitivity = sens.table(plan, results, [runs[k] for k in range(main, len(tasks))])
     return results
 
 
 def gather(scenario: Scenario, runs: list[RunRecords], names: Sequence[str],
-           kept_requests: bool = True) -> Results:
+           kept_requests: bool = True, spool: Spool | None = None) -> Results:
     """Build the result tables from run records already in (variant, replication) order.
 
     The runs' request and stage rows move into the tables: the runs keep empty ones.
+    Stage rows a run wrote to a file in ``spool`` stay there (see :mod:`sim.stage_store`).
     """
     # Each variant's chain and costs come from the worker that ran its first replication
     # (``run_one(describe_chain=True)``); runs made without them are described here.
@@ -261,12 +289,17 @@ def gather(scenario: Scenario, runs: list[RunRecords], names: Sequence[str],
     requests = metrics.requests_frame(runs)
     for run in runs:
         run.requests = run.requests.iloc[:0]
-    stages = metrics.stages_frame(runs, consume=True)
+    parts = []
+    for run in runs:
+        path, rows = run.extra.pop("stage_file", (None, 0))
+        parts.append(Part(run.variant, run.replication, rows, path) if path
+                     else Part(run.variant, run.replication, len(run.stages), run.stages))
+        run.stages = run.stages.iloc[:0]
     return Results(
         scenario=scenario,
         chains=chains,
         requests=requests,
-        stages=stages,
+        stage_log=StageStore.from_parts(parts, spool),
         heads=metrics.heads_frame(runs),
         resources=metrics.heads_frame(runs, beside=True),
         stage_totals=pd.concat(totals, ignore_index=True) if totals else pd.DataFrame(),

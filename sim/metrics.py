@@ -14,13 +14,13 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import union_categoricals
 from scipy import stats
 
 from sim.log import ABANDON_REASONS, COMPLETED, IN_FLIGHT
-from sim.model import HEAD_COLUMNS, REQUEST_COLUMNS, STAGE_COLUMNS, RunRecords
+from sim.model import HEAD_COLUMNS, REQUEST_COLUMNS, RunRecords
 from sim.scenario import Scenario
 from sim.scenario_flows import flow_targets
+from sim.stage_store import join as join_stages
 
 KEYS = ["variant", "replication"]
 GROUP_KEYS = ["variant", "flow", "kind", "household_group"]
@@ -51,39 +51,20 @@ def requests_frame(runs: Iterable[RunRecords], strings: bool = True) -> pd.DataF
 
 
 def stages_frame(runs: Iterable[RunRecords], consume: bool = False) -> pd.DataFrame:
-    """One row per stage of a request (hop by hop).
+    """One row per stage of a request (hop by hop), ``variant`` and ``replication`` in front.
 
     ``variant``, ``stage`` and ``node`` are categorical, so millions of rows stay compact.
     ``consume`` takes the rows out of the runs column by column (each run keeps an empty
     table): a city's log is then held about once while it is joined, not twice.
     """
-    kept = [run for run in runs if len(run.stages)]
-    if not kept:
-        return _empty((*KEYS, *STAGE_COLUMNS))
-    lengths = [len(run.stages) for run in kept]
-    columns = {
-        "variant": union_categoricals(
-            [pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), pd.Index([run.variant]))
-             for run, n in zip(kept, lengths, strict=True)], sort_categories=False),
-        "replication": np.concatenate([np.full(n, run.replication, dtype=np.int64)
-                                       for run, n in zip(kept, lengths, strict=True)]),
-    }
-    empty = kept[0].stages.iloc[:0]
-    for name in list(kept[0].stages.columns):
-        parts = [run.stages[name] for run in kept]
-        if isinstance(parts[0].dtype, pd.CategoricalDtype):
-            columns[name] = union_categoricals(
-                [pd.Categorical(part) for part in parts], sort_categories=False)
-        else:
-            columns[name] = np.concatenate([part.to_numpy() for part in parts])
-        del parts
-        if consume:
-            for run in kept:
-                run.stages = run.stages.drop(columns=name)
+    runs = list(runs)
+    empties = [run.stages.iloc[:0] for run in runs]
+    joined = join_stages([(run.variant, run.replication, run.stages) for run in runs],
+                         consume=consume)
     if consume:
-        for run in kept:
+        for run, empty in zip(runs, empties, strict=True):
             run.stages = empty
-    return pd.DataFrame(columns)
+    return joined
 
 
 def heads_frame(runs: Iterable[RunRecords], beside: bool = False) -> pd.DataFrame:

@@ -21,6 +21,7 @@ from sim.experiment import Results
 
 if TYPE_CHECKING:
     from sim.decision import Decision
+    from sim.stage_store import StageStore
 
 DECIMALS = 4
 
@@ -57,8 +58,10 @@ def _write_all(results: Results, folder: Path, figures: bool, format: str,  # no
                decision: Decision | None = None) -> None:
     from sim.results_io import TABLES, write_table
 
-    tables: dict[str, pd.DataFrame] = {
-        stem: getattr(results, name) for name, stem in TABLES.items()}
+    # The stage log is written from its store, a slice at a time (see sim/stage_store.py).
+    tables: dict[str, pd.DataFrame | StageStore] = {
+        stem: results.stage_log if name == "stages" else getattr(results, name)
+        for name, stem in TABLES.items()}
     tables["stage_breakdown"] = results.stage_breakdown
     if not results.kept_requests:
         del tables["requests"]

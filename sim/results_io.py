@@ -9,7 +9,9 @@ Parquet) and ``load`` reads one back into the same :class:`sim.Results`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import html
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import ScenarioError
+from sim.stage_store import StageStore
 
 if TYPE_CHECKING:
     from sim.experiment import Results
@@ -49,20 +52,30 @@ def tidy(results: Results) -> Results:
     start = results.scenario.start_minutes
     changes = {}
     for name in [*TABLES, "sensitivity"]:
-        table = getattr(results, name)
-        if table is None or name == "stage_totals":  # stage_breakdown groups this one
+        if name == "stage_totals":  # stage_breakdown groups this one
             continue
-        table = table.copy()
-        if "variant" in table and table["variant"].dtype != order:
-            table["variant"] = table["variant"].astype(str).astype(order)
-        prefix = _TIMES.get(name)
-        if prefix and f"{prefix}_min" in table and f"{prefix}_day" not in table:
-            day, clock = clock_columns(table[f"{prefix}_min"], start)
-            at = table.columns.get_loc(f"{prefix}_min") + 1
-            table.insert(at, f"{prefix}_clock", clock)
-            table.insert(at, f"{prefix}_day", day)
-        changes[name] = table
+        if name == "stages":  # tidied slice by slice, as it is read
+            changes["stage_log"] = results.stage_log.map(
+                functools.partial(_tidy_table, order=order, start=start, prefix=_TIMES[name]))
+            continue
+        table = getattr(results, name)
+        if table is not None:
+            changes[name] = _tidy_table(table, order, start, _TIMES.get(name))
     return dataclasses.replace(results, **changes)
+
+
+def _tidy_table(table: pd.DataFrame, order: pd.CategoricalDtype, start: float,
+                prefix: str | None) -> pd.DataFrame:
+    """One table tidied: variant as ``order``, clock and day columns from ``<prefix>_min``."""
+    table = table.copy()
+    if "variant" in table and table["variant"].dtype != order:
+        table["variant"] = table["variant"].astype(str).astype(order)
+    if prefix and f"{prefix}_min" in table and f"{prefix}_day" not in table:
+        day, clock = clock_columns(table[f"{prefix}_min"], start)
+        at = table.columns.get_loc(f"{prefix}_min") + 1
+        table.insert(at, f"{prefix}_clock", clock)
+        table.insert(at, f"{prefix}_day", day)
+    return table
 
 
 def clock_columns(minutes: pd.Series, start: float) -> tuple[pd.Series, pd.Categorical]:
@@ -78,15 +91,22 @@ def plain(results: Results) -> Results:
     """``results`` as the command line makes them: no categoricals, no clock columns."""
     changes = {}
     for name in [*TABLES, "sensitivity"]:
-        table = getattr(results, name)
-        if table is None:
+        if name == "stages":  # made plain slice by slice, as it is written
+            changes["stage_log"] = results.stage_log.map(_plain_table)
             continue
-        table = table.drop(columns=[f"{p}_{c}" for p in _TIMES.values() for c in ("day", "clock")],
-                           errors="ignore")
-        if "variant" in table and isinstance(table["variant"].dtype, pd.CategoricalDtype):
-            table = table.assign(variant=table["variant"].astype(str))
-        changes[name] = table
+        table = getattr(results, name)
+        if table is not None:
+            changes[name] = _plain_table(table)
     return dataclasses.replace(results, **changes)
+
+
+def _plain_table(table: pd.DataFrame) -> pd.DataFrame:
+    """One table without clock columns, its variant column plain strings."""
+    table = table.drop(columns=[f"{p}_{c}" for p in _TIMES.values() for c in ("day", "clock")],
+                       errors="ignore")
+    if "variant" in table and isinstance(table["variant"].dtype, pd.CategoricalDtype):
+        table = table.assign(variant=table["variant"].astype(str))
+    return table
 
 
 # ---- a results folder --------------------------------------------------------------------------
@@ -127,6 +147,7 @@ def load(folder: str | Path) -> Results:
         chains[name] = chain_for_variant(base, own, own.variants[0])
     for name, columns in LABELS.items():
         tables[name] = tables[name].astype({c: "category" for c in columns})
+    tables["stage_log"] = StageStore.from_frame(tables.pop("stages"))
     kept = tables["requests"] is not None
     if not kept:
         tables["requests"] = pd.DataFrame(columns=["variant", "replication", "created_min"])
@@ -145,11 +166,13 @@ SLICE_ROWS = 1_000_000
 log (tens of millions of rows) is then never copied whole."""
 
 
-def write_table(table: pd.DataFrame, folder: Path, stem: str, format: str) -> Path:  # noqa: A002
+def write_table(table: pd.DataFrame | StageStore, folder: Path, stem: str,
+                format: str) -> Path:  # noqa: A002
     """Write one table as ``stem.csv`` or ``stem.parquet``, floats rounded alike.
 
     The request and stage logs are rounded and converted :data:`SLICE_ROWS` rows at a
-    time, so writing them holds only a slice twice.
+    time, so writing them holds only a slice twice; a :class:`StageStore`'s rows are
+    read a slice at a time from the runs' files.
     """
     if format == "parquet":
         path = folder / f"{stem}.parquet"
@@ -160,7 +183,8 @@ def write_table(table: pd.DataFrame, folder: Path, stem: str, format: str) -> Pa
     elif format == "csv":
         path = folder / f"{stem}.csv"
         if stem not in LOG_TABLES or not _write_csv_arrow(table, path):
-            _rounded(table).to_csv(path, index=False)
+            whole = table.frame() if isinstance(table, StageStore) else table
+            _rounded(whole).to_csv(path, index=False)
     else:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
     return path
@@ -174,36 +198,47 @@ def _rounded(table: pd.DataFrame) -> pd.DataFrame:
     return table.assign(**{c: table[c].round(DECIMALS) for c in floats})
 
 
-def _arrow_slices(table: pd.DataFrame):
-    """``table`` as rounded Arrow tables of :data:`SLICE_ROWS` rows (one if it is empty)."""
+def _frame_slices(table: pd.DataFrame | StageStore) -> Iterator[pd.DataFrame]:
+    """``table`` as frames of at most :data:`SLICE_ROWS` rows (one, empty, if it has none)."""
+    if isinstance(table, StageStore):
+        yield from table.slices(SLICE_ROWS)
+        return
+    for first in range(0, max(len(table), 1), SLICE_ROWS):
+        yield table.iloc[first:first + SLICE_ROWS]
+
+
+def _write_slices(table: pd.DataFrame | StageStore, open_writer) -> None:
+    """Write ``table`` slice by slice, rounded, to the Arrow writer ``open_writer(schema)`` opens.
+
+    Label columns are written as dictionaries with 32-bit indices: slices read from
+    different runs' files have different categories, and the writer needs one schema.
+    """
     import pyarrow as pa
 
-    for first in range(0, max(len(table), 1), SLICE_ROWS):
-        part = _rounded(table.iloc[first:first + SLICE_ROWS])
-        yield pa.Table.from_pandas(part, preserve_index=False)
-
-
-def _write_slices(table: pd.DataFrame, open_writer) -> None:
-    """Write ``table`` slice by slice to the Arrow writer ``open_writer(schema)`` opens."""
-    writer = None
+    writer = schema = None
     try:
-        for part in _arrow_slices(table):
+        for frame in _frame_slices(table):
+            part = pa.Table.from_pandas(_rounded(frame), preserve_index=False)
             if writer is None:
-                writer = open_writer(part.schema)
-            writer.write_table(part)
+                schema = pa.schema(
+                    [pa.field(f.name, pa.dictionary(pa.int32(), f.type.value_type))
+                     if pa.types.is_dictionary(f.type) else f for f in part.schema],
+                    metadata=part.schema.metadata)
+                writer = open_writer(schema)
+            writer.write_table(part.cast(schema))
     finally:
         if writer is not None:
             writer.close()
 
 
-def _write_parquet_slices(table: pd.DataFrame, path: Path) -> None:
+def _write_parquet_slices(table: pd.DataFrame | StageStore, path: Path) -> None:
     """Write ``table`` as Parquet, a row group per slice."""
     from pyarrow import parquet
 
     _write_slices(table, lambda schema: parquet.ParquetWriter(path, schema))
 
 
-def _write_csv_arrow(table: pd.DataFrame, path: Path) -> bool:
+def _write_csv_arrow(table: pd.DataFrame | StageStore, path: Path) -> bool:
     """Write ``table`` with Arrow's CSV writer (multi-threaded, ~7x pandas'); False if it can't.
 
     Values are not quoted: a label that would need quotes (a comma, a quote, a line

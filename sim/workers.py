@@ -24,7 +24,7 @@ def workers_die_with_parent(parent: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     started_with = os.getppid()  # the pool's parent (a fork server's pid where one is used)
     _death_signal()
-    if os.getppid() != started_with or not _alive(parent):
+    if os.getppid() != started_with or not alive(parent):
         os._exit(1)  # the parent died before the death signal was set
     threading.Thread(target=_watch, args=(started_with,), daemon=True,
                      name="die-with-parent").start()
@@ -48,7 +48,8 @@ def _watch(started_with: int) -> None:
     os._exit(1)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (another user's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
