@@ -33,7 +33,7 @@ from sim.model import Drill, RunRecords
 from sim.overrides import variant_scenario
 from sim.scenario import LEVELS, Scenario
 from sim.settings import DASK_ENV, STAGES_KEPT
-from sim.stage_store import Part, Spool, StageStore, spool_run
+from sim.stage_store import Part, Spool, StageStore, stage_file_path
 from sim.workers import workers_die_with_parent
 
 if TYPE_CHECKING:
@@ -141,12 +141,14 @@ def run_one(scenario: Scenario, variant: str, replication: int,
     if kept, so a run without them returns a few kilobytes. ``describe_chain`` adds
     the variant's cost table and its chain for the results (``extra["costs"]`` and
     ``extra["chain"]``), so the main process never builds a chain itself. With a
-    ``spool`` folder, kept stage rows go to a file there (``extra["stage_file"]``: its
-    path and row count, see :mod:`sim.stage_store`) instead of back with the records.
+    ``spool`` folder, kept stage rows go to a file there as the run goes
+    (``extra["stage_file"]``: its path and row count, see :mod:`sim.stage_store`),
+    not back with the records.
     """
     own = variant_scenario(scenario, variant)
     graph = _variant_chain(scenario, variant, keep_base=False)
-    drill = Drill(own, graph, replication)
+    stage_file = stage_file_path(spool, variant, replication) if keep_stages and spool else None
+    drill = Drill(own, graph, replication, stage_file)
     described = _describe_chain(graph) if describe_chain else None
     del graph
     if _forget_if_large(drill.graph):
@@ -162,9 +164,7 @@ def run_one(scenario: Scenario, variant: str, replication: int,
     records.extra["conservation"] = metrics.conservation([records], requests)
     records.extra["stage_totals"] = metrics.stage_totals(records, scenario, requests)
     records.extra["flow_tables"] = coverage.per_run(records, requests, scenario)
-    if keep_stages and spool is not None:
-        records.extra["stage_file"] = spool_run(records.stages, spool, variant, replication)
-    if not keep_stages or spool is not None:
+    if not keep_stages:
         records.stages = records.stages.iloc[:0]
     if not keep_requests:
         records.requests = records.requests.iloc[:0]
@@ -286,9 +286,7 @@ def gather(scenario: Scenario, runs: list[RunRecords], names: Sequence[str],
     costs["variant_heads"] = costs.groupby("variant", sort=False)["heads"].transform("sum")
     totals = [run.extra["stage_totals"] for run in runs]
     # The runs' rows move into the tables: each kind is held twice only while it is joined.
-    requests = metrics.requests_frame(runs)
-    for run in runs:
-        run.requests = run.requests.iloc[:0]
+    requests = metrics.requests_frame(runs, consume=True)
     parts = []
     for run in runs:
         path, rows = run.extra.pop("stage_file", (None, 0))

@@ -14,7 +14,7 @@ are not recorded.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -102,10 +102,16 @@ class EventLog:
     """Requests (id = position) and stage records of one replication, as columns."""
 
     __slots__ = ("names", "_code", "places", "_place", "_flow", "_kind", "_household",
-                 "_created", "_completed", "_status", "_cursor", "_chunks",
+                 "_created", "_completed", "_status", "_cursor", "_chunks", "sink",
                  "_rid", "_stage", "_node", "_level", "_start", "_end")
 
-    def __init__(self) -> None:
+    def __init__(self, sink: Callable[[tuple[np.ndarray, ...]], None] | None = None) -> None:
+        """A log keeping its stage rows, or handing each packed chunk to ``sink``.
+
+        The chunk holds the columns of :class:`StageRow`, names as codes into
+        :attr:`places`; a city district's run then holds no stage rows (see
+        :class:`sim.stage_store.StageFile`).
+        """
         self.names: list[str] = []  # request labels (flow, kind, status) by code
         self._code: dict[str, int] = {}
         self.places: list[str] = []  # stage names and nodes by code (a city has 100,000s)
@@ -115,6 +121,7 @@ class EventLog:
         self._created, self._completed = array("d"), array("d")
         self._cursor: list[float] = []
         self._chunks: list[tuple[np.ndarray, ...]] = []
+        self.sink = sink
         self._empty_buffers()
         self.code(IN_FLIGHT)
         self.code(COMPLETED)
@@ -237,7 +244,7 @@ class EventLog:
             "start_min": start, "end_min": end}, copy=False)
 
     def stage_rows(self) -> int:
-        """How many stage rows the log holds."""
+        """How many stage rows the log holds (not those handed to its sink)."""
         return sum(len(chunk[0]) for chunk in self._chunks) + len(self._rid)
 
     def _empty_buffers(self) -> None:
@@ -248,17 +255,24 @@ class EventLog:
         self._node: list[str] = []
 
     def _pack(self) -> None:
-        """Move the buffered stage rows into numpy columns, the names as codes."""
+        """Move the buffered stage rows into numpy columns (names as codes), or the sink."""
         if not self._rid:
             return
-        self._chunks.append((
-            np.frombuffer(self._rid, dtype=np.int32).copy(),
-            self._place_codes(self._stage),
-            self._place_codes(self._node),
-            np.frombuffer(self._level, dtype=np.int8).copy(),
-            np.frombuffer(self._start, dtype=np.float64).copy(),
-            np.frombuffer(self._end, dtype=np.float64).copy()))
+        chunk = (np.frombuffer(self._rid, dtype=np.int32).copy(),
+                 self._place_codes(self._stage),
+                 self._place_codes(self._node),
+                 np.frombuffer(self._level, dtype=np.int8).copy(),
+                 np.frombuffer(self._start, dtype=np.float64).copy(),
+                 np.frombuffer(self._end, dtype=np.float64).copy())
         self._empty_buffers()
+        if self.sink is not None:
+            self.sink(chunk)
+        else:
+            self._chunks.append(chunk)
+
+    def flush(self) -> None:
+        """Pack the rows still buffered (into the sink, if there is one)."""
+        self._pack()
 
     def _place_codes(self, labels: list[str]) -> np.ndarray:
         """Codes of stage or node names in :attr:`places`: hashed in bulk, new ones added."""

@@ -20,6 +20,7 @@ from sim.log import ABANDON_REASONS, COMPLETED, IN_FLIGHT
 from sim.model import HEAD_COLUMNS, REQUEST_COLUMNS, RunRecords
 from sim.scenario import Scenario
 from sim.scenario_flows import flow_targets
+from sim.stage_store import Part
 from sim.stage_store import join as join_stages
 
 KEYS = ["variant", "replication"]
@@ -29,18 +30,35 @@ STATISTICS = ["mean", *QUANTILES, "max", "within_target"]
 ALL = "all"
 
 
-def requests_frame(runs: Iterable[RunRecords], strings: bool = True) -> pd.DataFrame:
+def requests_frame(runs: Iterable[RunRecords], strings: bool = True,
+                   consume: bool = False) -> pd.DataFrame:
     """One row per request, with its response time (completed requests only).
 
     Labels come back as plain strings (object columns), as the analysts' tables had them,
     or with ``strings=False`` categorical as the runs keep them (a worker's reduction).
+    The table is joined column by column; ``consume`` takes each column out of the runs
+    once joined (each run keeps an empty table): a city's millions of rows are then
+    held about once, not twice.
     """
-    frames = [_keyed(run, run.requests) for run in runs if len(run.requests)]
-    if frames:
-        table = pd.concat(frames, ignore_index=True)
-        for name, column in table.items():
+    runs = [run for run in runs if len(run.requests)]
+    if runs:
+        columns: dict[str, pd.Series] = {}
+        keys = [_keyed(run, run.requests.iloc[:, :0]) for run in runs]
+        for name in KEYS:
+            columns[name] = pd.concat([key[name] for key in keys], ignore_index=True)
+        del keys
+        for name in list(runs[0].requests.columns):
+            column = pd.concat([run.requests[name] for run in runs], ignore_index=True)
             if strings and isinstance(column.dtype, pd.CategoricalDtype):
-                table[name] = column.astype(object)
+                column = column.astype(object)
+            columns[name] = column
+            if consume:
+                for run in runs:
+                    run.requests = run.requests.drop(columns=name)
+        table = pd.DataFrame(columns, copy=False)
+        if consume:
+            for run in runs:
+                run.requests = run.requests.iloc[:0]
     else:
         table = _empty(REQUEST_COLUMNS)
     table["response_min"] = np.where(table["status"] == COMPLETED,
@@ -78,7 +96,10 @@ def stage_totals(run: RunRecords, scenario: Scenario,
     """Minutes per stage summed over the run's completed, post-warm-up requests.
 
     Compact enough to keep for every run when the full stage log is not kept.
-    ``requests`` is the run's :func:`requests_frame`, if already built.
+    ``requests`` is the run's :func:`requests_frame`, if already built. The stage rows
+    are read a chunk at a time, from the run's stage file when it wrote one, and
+    summed in row order (``np.add.at``): the same sums however the rows are chunked,
+    so a run gives the same totals whether its rows come back in memory or in a file.
     """
     if requests is None:
         requests = requests_frame([run])
@@ -86,27 +107,43 @@ def stage_totals(run: RunRecords, scenario: Scenario,
                        & (requests["created_min"] >= scenario.warmup)]
     # Request ids are positions in the run's request table: look the stages' requests up.
     ids = requests["request_id"].to_numpy(dtype=np.int64)
-    position = np.full(int(ids.max()) + 1 if len(ids) else 0, -1, dtype=np.int64)
+    position = np.full(int(ids.max()) + 1 if len(ids) else 0, -1, dtype=np.int32)
     position[counted["request_id"].to_numpy(dtype=np.int64)] = np.arange(len(counted))
-    log = run.stages
-    at = position[log["request_id"].to_numpy()] if len(log) else np.zeros(0, np.int64)
-    kept = at >= 0
-    # Group by small integer keys (flow and kind of the request, stage), then name them:
-    # the same sums, in the same row order, as grouping by the names.
     labels = pd.MultiIndex.from_arrays([counted["flow"].astype(object),
                                         counted["kind"].astype(object)])
     pair, pairs = pd.factorize(labels)
-    stage = pd.Categorical(log["stage"])
-    width = max(len(stage.categories), 1)
-    key = pair[at[kept]].astype(np.int64) * width + stage.codes[kept]
-    minutes = (log["end_min"].to_numpy() - log["start_min"].to_numpy())[kept]
-    sums = pd.Series(minutes).groupby(key, sort=False).sum()
-    codes = sums.index.to_numpy()
+    pair = pair.astype(np.int64)
+    path, rows = run.extra.get("stage_file", (None, 0))
+    part = Part(run.variant, run.replication, rows, path) if path else \
+        Part(run.variant, run.replication, len(run.stages), run.stages)
+    chunks, names = part.codes()
+    # Sum by small integer keys (flow and kind of the request, stage), then name them.
+    stage_slot: dict[int, int] = {}  # a stage name's code -> its column in the sums
+    sums = np.zeros((len(pairs), 16))
+    rows_in = np.zeros((len(pairs), 16), dtype=np.int64)
+    for rid, stage, start, end in chunks:
+        at = position[rid] if len(rid) else np.zeros(0, np.int32)
+        kept = at >= 0
+        codes, local = np.unique(stage[kept], return_inverse=True)
+        for code in codes.tolist():
+            stage_slot.setdefault(code, len(stage_slot))
+        if len(stage_slot) > sums.shape[1]:  # more stage names than columns: widen
+            wider = ((0, 0), (0, len(stage_slot)))
+            sums, rows_in = np.pad(sums, wider), np.pad(rows_in, wider)
+        width = sums.shape[1]
+        slot = np.array([stage_slot[c] for c in codes.tolist()], dtype=np.int64)
+        key = pair[at[kept]] * width + slot[local.reshape(-1)]
+        np.add.at(sums.reshape(-1), key, end[kept] - start[kept])
+        rows_in += np.bincount(key, minlength=rows_in.size).reshape(rows_in.shape)
+    width = sums.shape[1]
+    sums, rows_in = sums.reshape(-1), rows_in.reshape(-1)
+    slots = sorted(stage_slot, key=stage_slot.get)
+    used = np.flatnonzero(rows_in)
     totals = pd.DataFrame({
-        "flow": np.array([pairs[k][0] for k in codes // width], dtype=object),
-        "kind": np.array([pairs[k][1] for k in codes // width], dtype=object),
-        "stage": np.asarray(stage.categories, dtype=object)[codes % width],
-        "minutes": sums.to_numpy()})
+        "flow": np.array([pairs[k][0] for k in used // width], dtype=object),
+        "kind": np.array([pairs[k][1] for k in used // width], dtype=object),
+        "stage": np.array([names[slots[k]] for k in used % width], dtype=object),
+        "minutes": sums[used]})
     totals = totals.sort_values(["flow", "kind", "stage"]).reset_index(drop=True)
     counts = labels.to_frame(index=False, name=["flow", "kind"]).groupby(
         ["flow", "kind"]).size().rename("requests").reset_index()

@@ -31,6 +31,7 @@ from sim.log import BooksRow, EventLog, RequestRow, StageRow, labels_categorical
 from sim.losses import Losses
 from sim.scenario import LEVELS, Scenario, Variant
 from sim.site import Household, Site, links
+from sim.stage_store import StageFile
 
 
 @dataclass
@@ -71,13 +72,19 @@ def fewer_collections(young: int = 100_000) -> Iterator[None]:
 class Drill:
     """The SimPy model of one replication of one variant."""
 
-    def __init__(self, scenario: Scenario, graph: nx.DiGraph, replication: int = 0) -> None:
+    def __init__(self, scenario: Scenario, graph: nx.DiGraph, replication: int = 0,
+                 stage_file: str | None = None) -> None:
+        """The model of ``scenario``'s run ``replication`` on chain ``graph``.
+
+        With ``stage_file``, the log writes its stage rows to that file as it goes
+        (:class:`sim.stage_store.StageFile`) and keeps none of them.
+        """
         self.scenario = scenario
         self.graph = graph
         self.replication = replication
         self.variant = graph.graph.get("variant", scenario.variants[0].name)
         self.env = simpy.Environment()
-        self.log = EventLog()
+        self.log = EventLog(StageFile(stage_file) if stage_file else None)
         self.start_clock = scenario.start_minutes
         self.group_names = (*scenario.households.groups, "general")
         carry = scenario.supply.carry
@@ -217,6 +224,9 @@ class Drill:
             resources.extend(flow.resource_rows(horizon))
             if isinstance(flow, TestingFlow):
                 extra["testing"] = flow.trace()
+        if self.log.sink is not None:  # the rows are in the file: its path and row count
+            self.log.flush()
+            extra["stage_file"] = self.log.sink.close(self.log.places)
         return RunRecords(self.replication, self.variant, requests,
                           self.log.stage_table(consume=True), heads,
                           resources, extra=extra)

@@ -2,13 +2,14 @@
 
 A city district's kept stage log is tens of millions of rows, about a gigabyte as
 columns: held by the main process beside the request rows, it took that process past
-3.8 GB. So each worker writes its run's stage rows to an Arrow file in a spool folder
-(:func:`spool_run`), and the results hold a :class:`StageStore` of those files:
-writing ``stages.csv`` streams them a slice at a time (:meth:`StageStore.slices`), the
-decision reads only the hops it needs (:meth:`StageStore.select`), and
-``Results.stages`` joins the whole frame only when an analyst asks for it
-(:meth:`StageStore.frame`). Runs on a Dask cluster share no folder with the main
-process: they return their rows, and the store holds those frames instead.
+3.8 GB, and a worker beside its model past 2.5 GB. So a run's log hands each packed
+chunk of stage rows to an Arrow file in a spool folder (:class:`StageFile`), and the
+results hold a :class:`StageStore` of those files: writing ``stages.csv`` streams them
+a slice at a time (:meth:`StageStore.slices`), the decision reads only the hops it
+needs (:meth:`StageStore.select`), and ``Results.stages`` joins the whole frame only
+when an analyst asks for it (:meth:`StageStore.frame`). Runs on a Dask cluster share
+no folder with the main process: they return their rows, and the store holds those
+frames instead.
 
 The spool folder lives in the system's temporary folder and is removed when no store
 uses it any more, or when the interpreter exits.
@@ -30,7 +31,7 @@ import pandas as pd
 import pyarrow as pa
 from pandas.api.types import union_categoricals
 
-from sim.log import StageRow
+from sim.log import StageRow, labels_categorical
 from sim.workers import alive
 
 _remove_tree = shutil.rmtree  # bound once: the finalizer outlives any later patching
@@ -71,37 +72,122 @@ def _remove_orphans() -> None:
             _remove_tree(folder, True)
 
 
-def spool_run(table: pd.DataFrame, folder: str | Path, variant: str,
-              replication: int) -> tuple[str, int]:
-    """Write one run's stage rows to an Arrow file in ``folder``; its path and row count."""
+def stage_file_path(folder: str | Path, variant: str, replication: int) -> str:
+    """Where a run's stage rows go in the spool ``folder``."""
     name = hashlib.sha1(variant.encode()).hexdigest()[:16]
-    path = Path(folder) / f"{name}-{replication:05d}.arrow"
-    arrow = pa.Table.from_pandas(table, preserve_index=False)
-    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, arrow.schema) as writer:
-        writer.write_table(arrow)
-    return str(path), len(table)
+    return str(Path(folder) / f"{name}-{replication:05d}.arrow")
+
+
+CODES = pa.schema([("request_id", pa.int32()), ("stage", pa.int32()), ("node", pa.int32()),
+                   ("level", pa.int8()), ("start_min", pa.float64()), ("end_min", pa.float64())])
+"""A stage file's columns: the log's packed chunks, stage and node names as codes."""
+
+
+class StageFile:
+    """A run's stage rows as they are packed, in an Arrow file: the log's sink.
+
+    Each chunk the log (:class:`sim.log.EventLog`) packs becomes a record batch, so the
+    run holds none of its stage rows. The names the codes stand for (the log's
+    ``places``) go beside the file, in ``<file>.names``, when it is closed.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.rows = 0
+        self._file = pa.OSFile(path, "wb")
+        self._writer = pa.ipc.new_file(self._file, CODES)
+
+    def __call__(self, chunk: tuple[np.ndarray, ...]) -> None:
+        """Write one packed chunk (the columns of :data:`CODES`)."""
+        self._writer.write_batch(pa.record_batch(list(chunk), schema=CODES))
+        self.rows += len(chunk[0])
+
+    def close(self, names: Sequence[str]) -> tuple[str, int]:
+        """Finish the file, write the names beside it; its path and row count."""
+        self._writer.close()
+        self._file.close()
+        table = pa.table({"name": pa.array(list(names), pa.string())})
+        with pa.OSFile(self.path + ".names", "wb") as sink, \
+                pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        return self.path, self.rows
+
+
+def _names(path: str) -> pd.Index:
+    with pa.OSFile(path + ".names") as source:
+        table = pa.ipc.open_file(source).read_all()
+    return pd.Index(table.column("name").to_pylist(), dtype=object)
+
+
+def _batches(path: str) -> Iterator[pa.RecordBatch]:
+    """A stage file's record batches, read one at a time (not memory-mapped)."""
+    with pa.OSFile(path) as source:
+        reader = pa.ipc.open_file(source)
+        for k in range(reader.num_record_batches):
+            yield reader.get_batch(k)
+
+
+def _labelled(table: pa.Table | pa.RecordBatch, names: pd.Index) -> pd.DataFrame:
+    """Stage rows of a file as the log's stage table has them (names categorical)."""
+    columns = {name: table.column(name).to_numpy() for name in CODES.names}
+    for name in ("stage", "node"):
+        columns[name] = labels_categorical(columns[name], names)
+    return pd.DataFrame(columns, copy=False)
 
 
 @dataclass(frozen=True)
 class Part:
-    """One run's stage rows: an Arrow file written by :func:`spool_run`, or a frame."""
+    """One run's stage rows: a :class:`StageFile`'s file, or a frame."""
 
     variant: str
     replication: int
     rows: int
     source: str | pd.DataFrame
 
-    def arrow(self) -> pa.Table:
-        """The rows as an Arrow table (a file's is memory-mapped, not read into memory)."""
-        if isinstance(self.source, pd.DataFrame):
-            return pa.Table.from_pandas(self.source, preserve_index=False)
-        return pa.ipc.open_file(pa.memory_map(self.source)).read_all()
-
     def frame(self) -> pd.DataFrame:
         """The rows as a frame (``stage`` and ``node`` categorical)."""
         if isinstance(self.source, pd.DataFrame):
             return self.source
-        return self.arrow().to_pandas()
+        with pa.OSFile(self.source) as source:
+            table = pa.ipc.open_file(source).read_all()
+        return _labelled(table, _names(self.source))
+
+    def slices(self, rows: int) -> Iterator[pd.DataFrame]:
+        """The rows in frames of about ``rows`` rows (whole batches of the file)."""
+        if isinstance(self.source, pd.DataFrame):
+            for first in range(0, len(self.source), rows):
+                yield self.source.iloc[first:first + rows]
+            return
+        names = _names(self.source)
+        held: list[pa.RecordBatch] = []
+        for batch in _batches(self.source):
+            held.append(batch)
+            if sum(len(b) for b in held) >= rows:
+                yield _labelled(pa.Table.from_batches(held), names)
+                held = []
+        if held:
+            yield _labelled(pa.Table.from_batches(held), names)
+
+    def select(self, stage: str) -> pd.DataFrame:
+        """The rows in ``stage`` only, read a batch at a time."""
+        if isinstance(self.source, pd.DataFrame):
+            return self.source[self.source["stage"] == stage]
+        names = _names(self.source)
+        found = [batch.filter(pa.array(batch.column("stage").to_numpy() == names.get_loc(stage)))
+                 for batch in _batches(self.source)] if stage in names else []
+        return _labelled(pa.Table.from_batches(found, CODES), names)
+
+    def codes(self) -> tuple[Iterator[tuple[np.ndarray, ...]], pd.Index]:
+        """The rows as chunks ``(request_id, stage code, start, end)``, and the stage names."""
+        if isinstance(self.source, pd.DataFrame):
+            stage = pd.Categorical(self.source["stage"])
+            whole = (self.source["request_id"].to_numpy(), stage.codes,
+                     self.source["start_min"].to_numpy(), self.source["end_min"].to_numpy())
+            return iter([whole]), pd.Index(stage.categories, dtype=object)
+        chunks = ((b.column("request_id").to_numpy(), b.column("stage").to_numpy(),
+                   b.column("start_min").to_numpy(), b.column("end_min").to_numpy())
+                  for b in _batches(self.source))
+        return chunks, _names(self.source)
 
 
 class StageStore:
@@ -164,16 +250,14 @@ class StageStore:
         return self._frame
 
     def slices(self, rows: int) -> Iterator[pd.DataFrame]:
-        """The rows in order, as frames of at most ``rows`` rows (one empty frame if none)."""
+        """The rows in order, in frames of about ``rows`` rows (one empty frame if none)."""
         if self._frame is not None or self._whole is not None or not self._parts:
             whole = self.frame()
             for first in range(0, max(len(whole), 1), rows):
                 yield whole.iloc[first:first + rows]
             return
         for part in self._parts:
-            table = part.arrow()
-            for first in range(0, part.rows, rows):
-                piece = table.slice(first, rows).to_pandas()
+            for piece in part.slices(rows):
                 yield self._transformed(_keyed(part.variant, part.replication, piece))
 
     def select(self, variant: str, stage: str) -> pd.DataFrame:
@@ -181,18 +265,10 @@ class StageStore:
         if self._frame is not None or self._whole is not None or not self._parts:
             whole = self.frame()
             return whole[(whole["variant"] == variant) & (whole["stage"] == stage)]
-        found = []
-        for part in self._parts:
-            if part.variant != variant:
-                continue
-            table = part.arrow()
-            stages = table.column("stage").to_pandas()
-            mask = (stages == stage).to_numpy()
-            if mask.any():
-                piece = table.filter(pa.array(mask)).to_pandas()
-                found.append((part.variant, part.replication, piece))
-        if not found:
-            empty = self._parts[0].arrow().slice(0, 0).to_pandas()
+        found = [(p.variant, p.replication, p.select(stage)) for p in self._parts
+                 if p.variant == variant]
+        if not any(len(rows) for _, _, rows in found):
+            empty = self._parts[0].select("")
             return self._transformed(_keyed(variant, 0, empty))
         return self._transformed(join(found))
 

@@ -124,11 +124,12 @@ def test_a_killed_process_spool_is_removed_by_the_next() -> None:
 
 
 def test_the_command_leaves_no_spool(tmp_path: Path) -> None:
-    before = set(Path(tempfile.gettempdir()).glob(f"{PREFIX}*"))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     done = subprocess.run([sys.executable, "-m", "sim", str(SMALL), "--replications", "1",
                            "--jobs", "1", "--silent", "--no-figures", "--no-sensitivity",
                            "--out", str(tmp_path / "out")], cwd=ROOT, capture_output=True,
-                          text=True)
+                          text=True, env={**os.environ, "TMPDIR": str(scratch)})
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out" / "stages.csv").stat().st_size > 1000
-    assert set(Path(tempfile.gettempdir()).glob(f"{PREFIX}*")) <= before
+    assert not list(scratch.iterdir())
