@@ -15,9 +15,11 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from sim import metrics
+from sim.request_index import RequestIndex
 from sim.scenario import LEVELS, Scenario
 from sim.scenario_flows import flow_required_shares
 from sim.stage_store import StageStore
@@ -182,7 +184,7 @@ def _goals_where(table: pd.DataFrame, goal_list: Sequence[Goal],
 
 def bottleneck(breakdown: pd.DataFrame, stages: pd.DataFrame | StageStore,
                heads: pd.DataFrame, resources: pd.DataFrame, variant: str, flow: str, kind: str, *,
-               requests: pd.DataFrame | None = None) -> Bottleneck | None:
+               requests: pd.DataFrame | RequestIndex | None = None) -> Bottleneck | None:
     """The stage where answered requests of (flow, kind) spend most time, and who holds it.
 
     ``breakdown`` is the stage breakdown (mean minutes per stage); ``stages`` the hop log
@@ -210,7 +212,7 @@ def bottleneck(breakdown: pd.DataFrame, stages: pd.DataFrame | StageStore,
 
 
 def _resource(stages: pd.DataFrame | StageStore, variant: str, flow: str, kind: str, stage: str,
-              requests: pd.DataFrame | None = None) -> str:
+              requests: pd.DataFrame | RequestIndex | None = None) -> str:
     """The resource holding most of ``stage``: a level's heads, or a station beside the chain."""
     unknown = HOLDERS.get(stage, "unknown (no such hop in the kept stage log)")
     if stages is None or stages.empty:
@@ -220,12 +222,18 @@ def _resource(stages: pd.DataFrame | StageStore, variant: str, flow: str, kind: 
     else:
         same = stages[(stages["variant"] == variant) & (stages["stage"] == stage)]
     if "flow" not in same:
-        if requests is None or requests.empty:
+        if requests is None or len(requests.requests if isinstance(requests, RequestIndex)
+                                   else requests) == 0:
             return unknown
-        wanted = (requests["variant"] == variant) & requests["request_id"].isin(
-            same["request_id"].unique())
-        kinds = requests.loc[wanted, [*_RUN_KEYS, "flow", "kind"]]
-        same = same.merge(kinds, on=_RUN_KEYS, how="left")
+        index = requests if isinstance(requests, RequestIndex) else RequestIndex(requests)
+        labelled = index.labels(variant, same)
+        if labelled is None:  # a table not laid out run by run: join the hops' requests
+            table = index.requests
+            wanted = (table["variant"] == variant) & table["request_id"].isin(
+                same["request_id"].unique())
+            kinds = table.loc[wanted, [*_RUN_KEYS, "flow", "kind"]]
+            labelled = same.merge(kinds, on=_RUN_KEYS, how="left")
+        same = labelled
     same = same[same["flow"] == flow]
     part = same[same["kind"] == kind]
     if part.empty:  # rare kinds (a critical case or two a run) may miss the kept run:
@@ -233,17 +241,11 @@ def _resource(stages: pd.DataFrame | StageStore, variant: str, flow: str, kind: 
     if part.empty:
         return unknown
     minutes = part["end_min"] - part["start_min"]
-    label = [_resource_name(node, level) for node, level in zip(part["node"], part["level"],
-                                                                strict=True)]
+    level = part["level"].to_numpy()
+    label = np.where(level > len(LEVELS), "households", part["node"].astype(object).to_numpy())
+    heads = (level >= 1) & (level <= len(LEVELS))
+    label[heads] = np.array([f"{name} heads" for name in LEVELS], dtype=object)[level[heads] - 1]
     return str(minutes.groupby(label).sum().idxmax())
-
-
-def _resource_name(node: str, level: int) -> str:
-    if 1 <= level <= len(LEVELS):
-        return f"{LEVELS[level - 1]} heads"
-    if level > len(LEVELS):
-        return "households"
-    return str(node)
 
 
 def _utilisation(heads: pd.DataFrame, resources: pd.DataFrame, variant: str,
@@ -341,10 +343,11 @@ def decide(scenario: Scenario, summary: pd.DataFrame, per_replication: pd.DataFr
     decision.failing = [g for g in goal_list
                         if (base[(base["flow"] == g.flow) & (base["kind"] == g.kind)]["verdict"]
                             != MET).any()]
+    index = RequestIndex(requests) if requests is not None else None  # found once, for all
     for goal in decision.failing:
         key = (goal.flow, goal.kind)
         decision.bottlenecks[key] = bottleneck(breakdown, stages, heads, resources, reference,
-                                               *key, requests=requests)
+                                               *key, requests=index)
         decision.reliefs[key] = relief(per_replication, table, reference, goal)
     return decision
 

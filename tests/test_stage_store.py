@@ -133,3 +133,23 @@ def test_the_command_leaves_no_spool(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out" / "stages.csv").stat().st_size > 1000
     assert not list(scratch.iterdir())
+
+
+def test_a_run_gives_the_same_totals_from_its_file_as_from_memory(
+        scenario: sim.Scenario, tmp_path: Path) -> None:
+    from sim import stage_store
+
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr("sim.log.CHUNK", 100)  # many chunks, of uneven sizes
+    try:
+        spooled = run_one(scenario, "five_levels", 1, spool=str(tmp_path))
+        kept = run_one(scenario, "five_levels", 1)
+    finally:
+        monkey.undo()
+    path, rows = spooled.extra["stage_file"]
+    batches = list(stage_store._batches(path))
+    assert len(batches) > 3 and len({len(b) for b in batches}) > 1
+    assert spooled.stages.empty and rows == len(kept.stages) > 500
+    pd.testing.assert_frame_equal(spooled.extra["stage_totals"], kept.extra["stage_totals"])
+    part = stage_store.Part("five_levels", 1, rows, path)
+    pd.testing.assert_frame_equal(part.frame(), kept.stages)
