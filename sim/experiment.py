@@ -34,7 +34,7 @@ from sim.overrides import variant_scenario
 from sim.scenario import LEVELS, Scenario
 from sim.settings import DASK_ENV, STAGES_KEPT
 from sim.stage_store import Part, Spool, StageStore, stage_file_path
-from sim.workers import workers_die_with_parent
+from sim.workers import give_back_freed_memory, workers_die_with_parent
 
 if TYPE_CHECKING:
     from sim.plot_accessor import PlotAccessor
@@ -151,10 +151,13 @@ def run_one(scenario: Scenario, variant: str, replication: int,
     drill = Drill(own, graph, replication, stage_file)
     described = _describe_chain(graph) if describe_chain else None
     del graph
-    if _forget_if_large(drill.graph):
+    large = _forget_if_large(drill.graph)
+    if large:
         drill.drop_chain()
     records = drill.run()
     del drill  # the model (households, stations, pending events) before the reduction
+    if large:  # a city district's model: its pages go back before the reduction
+        give_back_freed_memory()
     if described is not None:
         records.extra["costs"], records.extra["chain"] = described
     records.variant = variant  # the chain may be shared by variants of one structure

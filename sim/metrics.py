@@ -172,7 +172,10 @@ def targets(scenario: Scenario) -> dict[tuple[str, str], float]:
 
 def replication_metrics(requests: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     """Per replication, flow, kind and household group (plus ``all``): counts and statistics."""
-    counted = requests[requests["created_min"] >= scenario.warmup]
+    # Only the columns the statistics read: the groups' copies of a city's two million
+    # rows then stay small.
+    needed = [*GROUP_KEYS, "replication", "status", "created_min", "response_min"]
+    counted = requests.loc[requests["created_min"] >= scenario.warmup, needed]
     goal = targets(scenario)
     rows = []
     # Each household group, then every group together (``all``): the order of first

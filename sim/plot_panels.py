@@ -78,14 +78,17 @@ def tradeoff_keys(results: Results) -> list[tuple[str, str]]:
 # ---- the panels ---------------------------------------------------------------------------------
 
 
-def ecdf_panel(ax: Axes, results: Results, flow: str, kind: str) -> None:
+def ecdf_panel(ax: Axes, results: Results, flow: str, kind: str,
+               requests: pd.DataFrame | None = None) -> None:
     """Share of ``flow`` · ``kind`` requests answered within t; one line per variant.
 
     The line is the mean over replications of each replication's share answered within t
     (of the requests it created after the warm-up); the band is its 95% interval across
     replications. Variants that coincide stay visible by their line style and markers.
+    ``requests``: the results' requests, or any part of them holding this flow's (a
+    figure of several panels picks its flow out of a city's millions of rows once).
     """
-    requests = results.requests
+    requests = results.requests if requests is None else requests
     part = requests[(requests["created_min"] >= results.scenario.warmup)
                     & (requests["flow"] == flow) & (requests["kind"] == kind)]
     target = metrics.targets(results.scenario).get((flow, kind), math.nan)

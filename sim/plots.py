@@ -75,8 +75,10 @@ def ecdf_figure(results: Results, flow: str) -> Figure:
     """Share of requests answered within t, a panel per kind of ``flow`` (see ``ecdf_panel``)."""
     kinds = [kind for f, kind in flow_kinds(results) if f == flow]
     figure, axes = _panels(len(kinds))
+    requests = results.requests
+    requests = requests[requests["flow"] == flow]  # once, not once a panel
     for ax, kind in zip(axes, kinds, strict=True):
-        panels.ecdf_panel(ax, results, flow, kind)
+        panels.ecdf_panel(ax, results, flow, kind, requests)
     _variant_legend(figure, results.variants, lines=True)
     whose = "" if len(results.variants) <= panels.MAX_BANDS else f" of {results.variants[0]}"
     figure.suptitle(f"{flow.capitalize()}: share of requests answered within t (after warm-up)\n"
