@@ -38,7 +38,8 @@ from sim.distributions import (
     Fixed,
     Uniform,
 )
-from sim.experiment import executor_for, run_one
+from sim.executors import executor_for
+from sim.experiment import run_one
 from sim.log import COMPLETED
 from sim.metrics import mean_ci
 from sim.model import REQUEST_COLUMNS, STAGE_COLUMNS

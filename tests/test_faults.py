@@ -17,7 +17,7 @@ import pytest
 import sim.destination
 import sim.experiment
 from sim.cli import main
-from sim.experiment import available_cores, executor_for
+from sim.executors import available_cores, executor_for
 
 from .conftest import ROOT, SMALL, cli_command, cli_env, run_cli
 
