@@ -4,7 +4,9 @@ For each rung (``python scripts/scale.py`` writes them), in a fresh process: one
 replication of its first variant (five levels): seconds to build the chain, to build the
 model and to run it; events (SimPy events scheduled); events/s; peak RSS (the process's
 resident set, whole); bytes per request (peak RSS above the bare interpreter with its
-imports, over the requests of the run, and the kept tables alone). Then the growth from
+imports, over the requests of the run, and the kept tables alone: the request table and
+the stage rows, which the run writes to a file as it goes, as a worker does, at 29 bytes
+a row). Then the growth from
 rung to rung as an exponent of households (1 = linear): time ~ households^b.
 
 With ``--cli``, also the whole command each planner would run: ``python -m sim RUNG
@@ -49,6 +51,7 @@ def one(path: str) -> dict:
     from sim.experiment import _CHAIN_NODES_KEPT
     from sim.model import Drill, fewer_collections
     from sim.scenario import load_scenario
+    from sim.stage_store import Spool, stage_file_path
 
     scenario = load_scenario(ROOT / path)
     variant = scenario.variants[0]
@@ -58,7 +61,8 @@ def one(path: str) -> dict:
     chain_s = time.perf_counter() - started
     households = sum(1 for _, kind in graph.nodes(data="kind") if kind == "household")
     started = time.perf_counter()
-    drill = Drill(scenario, graph, 0)
+    spool = Spool()  # the stage rows go to a file as the run goes, as in a worker
+    drill = Drill(scenario, graph, 0, stage_file_path(spool.path, variant.name, 0))
     if len(graph) > _CHAIN_NODES_KEPT:  # as a worker does (sim.experiment.run_one)
         drill.drop_chain()
         del graph
@@ -71,16 +75,17 @@ def one(path: str) -> dict:
     events = next(drill.env._eid)  # SimPy numbers every event it schedules
     started = time.perf_counter()
     records = drill.records()
-    requests = metrics.requests_frame([records])
+    requests = metrics.requests_frame([records], strings=False)  # as a worker reduces
     metrics.replication_metrics(requests, scenario)
     metrics.stage_totals(records, scenario, requests)
     reduce_s = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     n = len(records.requests)
-    tables = (records.requests.memory_usage(deep=True).sum()
-              + records.stages.memory_usage(deep=True).sum())
+    stage_rows = records.extra["stage_file"][1]
+    tables = records.requests.memory_usage(deep=True).sum() + 29 * stage_rows  # 29 B a row
+    spool.remove()
     return {"rung": scenario.name, "variant": variant.name, "households": households,
-            "requests": n, "stages": len(records.stages), "events": events,
+            "requests": n, "stages": stage_rows, "events": events,
             "chain_s": chain_s, "build_s": build_s, "run_s": run_s, "reduce_s": reduce_s,
             "events_per_s": events / run_s, "peak_mib": peak, "base_mib": base_rss,
             "bytes_per_request": (peak - base_rss) * 2**20 / max(n, 1),
