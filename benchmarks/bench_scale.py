@@ -51,7 +51,7 @@ def one(path: str) -> dict:
     from sim.experiment import _CHAIN_NODES_KEPT
     from sim.model import Drill, fewer_collections
     from sim.scenario import load_scenario
-    from sim.stage_store import Spool, stage_file_path
+    from sim.stage_store import CODES, Spool, stage_file_path
 
     scenario = load_scenario(ROOT / path)
     variant = scenario.variants[0]
@@ -82,7 +82,8 @@ def one(path: str) -> dict:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     n = len(records.requests)
     stage_rows = records.extra["stage_file"][1]
-    tables = records.requests.memory_usage(deep=True).sum() + 29 * stage_rows  # 29 B a row
+    row_bytes = sum(field.type.bit_width for field in CODES) // 8  # a stage row in the file
+    tables = records.requests.memory_usage(deep=True).sum() + row_bytes * stage_rows
     spool.remove()
     return {"rung": scenario.name, "variant": variant.name, "households": households,
             "requests": n, "stages": stage_rows, "events": events,

@@ -251,7 +251,7 @@ class StageStore:
 
     def slices(self, rows: int) -> Iterator[pd.DataFrame]:
         """The rows in order, in frames of about ``rows`` rows (one empty frame if none)."""
-        if self._frame is not None or self._whole is not None or not self._parts:
+        if self._in_one_frame:
             whole = self.frame()
             for first in range(0, max(len(whole), 1), rows):
                 yield whole.iloc[first:first + rows]
@@ -262,7 +262,7 @@ class StageStore:
 
     def select(self, variant: str, stage: str) -> pd.DataFrame:
         """The rows of ``variant`` in ``stage`` only (read from the files that hold them)."""
-        if self._frame is not None or self._whole is not None or not self._parts:
+        if self._in_one_frame:
             whole = self.frame()
             return whole[(whole["variant"] == variant) & (whole["stage"] == stage)]
         found = [(p.variant, p.replication, p.select(stage)) for p in self._parts
@@ -275,6 +275,11 @@ class StageStore:
     def __reduce__(self):
         # Pickled (an analyst's Results, a Dask result): the rows travel, not the paths.
         return (StageStore.from_frame, (self.frame(),))
+
+    @property
+    def _in_one_frame(self) -> bool:
+        """Whether the rows are (or are best read) as one frame, not from run files."""
+        return self._frame is not None or self._whole is not None or not self._parts
 
     def _transformed(self, frame: pd.DataFrame) -> pd.DataFrame:
         for transform in self._transforms:
