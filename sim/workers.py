@@ -3,7 +3,10 @@
 A worker leaves Ctrl-C to its parent (which stops the pool) and exits as soon as the
 parent is gone, even when the parent was killed with SIGKILL and could clean up
 nothing: on Linux the kernel sends it SIGKILL (``prctl(PR_SET_PDEATHSIG)``); everywhere,
-a daemon thread checks once a second that its parent is still the one it started with.
+a daemon thread checks once a second that its parent is still the one it started with and
+that the run's process is still alive. The second check covers a run killed while the
+worker was starting: the worker then starts with the reaper as its parent, and no death
+signal will ever come.
 A large run hands its freed model back to the system before its reduction
 (:func:`give_back_freed_memory`).
 """
@@ -16,9 +19,11 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
 CHECK_EVERY_S = 1.0
+_HAS_PROC = Path("/proc/self/stat").exists()
 
 
 def workers_die_with_parent(parent: int) -> None:
@@ -29,7 +34,7 @@ def workers_die_with_parent(parent: int) -> None:
     _death_signal()
     if os.getppid() != started_with or not alive(parent):
         os._exit(1)  # the parent died before the death signal was set
-    threading.Thread(target=_watch, args=(started_with,), daemon=True,
+    threading.Thread(target=_watch, args=(started_with, parent), daemon=True,
                      name="die-with-parent").start()
 
 
@@ -63,18 +68,23 @@ def _death_signal() -> None:
         pass  # the watching thread still does the job, a second later
 
 
-def _watch(started_with: int) -> None:
-    while os.getppid() == started_with:
+def _watch(started_with: int, parent: int) -> None:
+    while os.getppid() == started_with and alive(parent):
         time.sleep(CHECK_EVERY_S)
     os._exit(1)
 
 
 def alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (another user's counts)."""
+    """Whether process ``pid`` runs (another user's counts; a zombie, dead but not yet
+    reaped by its parent, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
-    return True
+        pass
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return not _HAS_PROC  # gone since, or no /proc: existing is all we can tell
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]

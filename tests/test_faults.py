@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -16,6 +17,7 @@ import pytest
 
 import sim.destination
 import sim.experiment
+import sim.workers
 from sim.cli import main
 from sim.executors import available_cores, executor_for
 
@@ -222,3 +224,45 @@ def test_unwritable_out_is_refused_in_process(tmp_path: Path, monkeypatch: pytes
     assert capsys.readouterr().err.splitlines() == [
         f"error: {tmp_path / 'a' / 'out'}: cannot write in {tmp_path}: permission denied"]
     assert list(tmp_path.iterdir()) == []
+
+
+def _zombie() -> subprocess.Popen:
+    """A process that has exited and is not yet reaped."""
+    proc = subprocess.Popen(["sleep", "0"])
+    deadline = time.monotonic() + 10
+    while _alive(proc.pid):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    return proc
+
+
+@needs_proc
+def test_a_zombie_is_not_alive() -> None:
+    proc = _zombie()
+    try:
+        assert Path(f"/proc/{proc.pid}").exists()  # it exists, but does not run
+        assert not sim.workers.alive(proc.pid)
+    finally:
+        proc.wait()
+    assert sim.workers.alive(os.getpid())
+
+
+@needs_proc
+def test_a_worker_whose_run_died_as_it_started_exits() -> None:
+    """A run killed while its worker starts: the worker's parent is then the reaper, which
+    lives on, so no death signal comes; the worker must still see its run gone, even
+    while the run's process is a zombie not yet reaped."""
+    run = subprocess.Popen(["sleep", "60"])
+    worker = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom sim.workers import workers_die_with_parent\n"
+         "workers_die_with_parent(int(sys.argv[1]))\ntime.sleep(60)", str(run.pid)],
+        cwd=ROOT, env=cli_env())
+    try:
+        time.sleep(1.5)  # the worker is watching
+        assert worker.poll() is None
+        run.kill()  # not reaped: a zombie until the end of the test
+        worker.wait(timeout=10 * sim.workers.CHECK_EVERY_S)
+    finally:
+        worker.kill()
+        worker.wait()
+        run.wait()
