@@ -75,8 +75,10 @@ def _watch(started_with: int, parent: int) -> None:
 
 
 def alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (another user's counts; a zombie, dead but not yet
-    reaped by its parent, does not)."""
+    """Whether process ``pid`` runs; another user's counts, a zombie does not.
+
+    A zombie is a process that has exited but is not yet reaped by its parent.
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
