@@ -37,6 +37,8 @@ def level_number(level_name: str) -> int:
     return LEVELS.index(level_name) + 1
 
 
+GRID_LEVEL = level_number("grid")
+
 def layout_key(scenario: Scenario) -> str:
     """What the full chain depends on: two scenarios with the same key lay out the same."""
     return scenario.model_dump_json(include={"name", "seed", "layout", "households"})
@@ -72,35 +74,40 @@ def build_chain(scenario: Scenario) -> nx.DiGraph:
                                                sub["x_m"], sub["floor"], lift)
                             groups = layout_rng.choice(len(group_names), sub["households"],
                                                        p=group_p)
-                            for g in groups:
-                                households += 1
-                                graph.add_node(
-                                    f"H{households:05d}", kind="household",
-                                    level=HOUSEHOLD_LEVEL, level_name="household",
-                                    role="household", area=area.type, area_name=area.name,
-                                    x_m=sub["x_m"] + area.door_walk_m, floor=sub["floor"],
-                                    index=households - 1, people=area.people_per_household,
-                                    group=group_names[g], lift=lift,
-                                )
-                                graph.add_edge(sub_id, f"H{households:05d}")
+                            common = {"kind": "household", "level": HOUSEHOLD_LEVEL,
+                                      "level_name": "household", "role": "household",
+                                      "area": area.type, "area_name": area.name,
+                                      "x_m": sub["x_m"] + area.door_walk_m,
+                                      "floor": sub["floor"]}
+                            names = [f"H{households + k + 1:05d}" for k in range(len(groups))]
+                            graph.add_nodes_from(
+                                (name, {**common, "index": households + k,
+                                        "people": area.people_per_household,
+                                        "group": group_names[g], "lift": lift})
+                                for k, (name, g) in enumerate(zip(names, groups.tolist(),
+                                                                  strict=True)))
+                            graph.add_edges_from((sub_id, name) for name in names)
+                            households += len(names)
     _set_staff(graph, scenario)
     _count_households(graph)
     return graph
 
 
 def chain_for_variant(base: nx.DiGraph | None, scenario: Scenario,
-                      variant: Variant) -> nx.DiGraph:
+                      variant: Variant, copy: bool = True) -> nx.DiGraph:
     """A copy of ``base`` transformed by ``variant``: re-splits first, then dropped levels.
 
     Staff come from the variant's own scenario (its ``set:`` applied); when ``base``
     is ``None`` or was laid out for another layout (a ``set:`` into ``layout``), the
-    variant's full chain is built first.
+    variant's full chain is built first. With ``copy=False``, ``base`` itself is
+    transformed and returned: a caller that will not use it again (a city district's
+    worker) saves the copy's time, and holding two city chains at once.
     """
     own = _own_scenario(scenario, variant)
     if base is None or base.graph.get("layout_key") != layout_key(own):
         base = build_chain(own)
     scenario = own
-    graph = base.copy()
+    graph = base.copy() if copy else base
     for level_name, span in variant.households_per_head.items():
         resplit_level(graph, level_name, span)
         _count_households(graph)  # the next re-split packs by the new heads' counts
@@ -185,7 +192,23 @@ def household_table(graph: nx.DiGraph) -> list[tuple]:
     """
     table = _HOUSEHOLD_TABLES.get(graph)
     if table is None:
-        table = [(node, graph.nodes[node], tuple(heads_above(graph, node)), grid_of(graph, node))
+        # Households under one head share its path: each head's is walked once.
+        above: dict[str | None, tuple[tuple[str, ...], str]] = {}
+        nodes = graph.nodes
+
+        def path_from(head: str | None) -> tuple[tuple[str, ...], str]:
+            found = above.get(head)
+            if found is None:
+                if head is None or nodes[head]["kind"] != "head":
+                    found = ((), DISPATCH)
+                else:
+                    path = (head, *path_from(next(iter(graph.pred[head]), None))[0])
+                    grid = next((h for h in path if nodes[h]["level"] <= GRID_LEVEL), path[-1])
+                    found = (path, grid)
+                above[head] = found
+            return found
+
+        table = [(node, nodes[node], *path_from(next(iter(graph.pred[node]), None)))
                  for node in households(graph)]
         _HOUSEHOLD_TABLES[graph] = table
     return table
@@ -311,11 +334,22 @@ def _set_staff(graph: nx.DiGraph, scenario: Scenario) -> None:
 
 
 def _count_households(graph: nx.DiGraph) -> None:
-    for node in reversed(list(nx.topological_sort(graph))):
-        data = graph.nodes[node]
-        if data["kind"] == "household":
-            data["households"] = 1
-        else:
-            data["households"] = sum(graph.nodes[c]["households"] for c in graph.successors(node))
+    """Set every node's ``households``: the households at or under it.
+
+    A node's children sit at deeper levels (a dropped level's parent serves its
+    children directly), so counting the deepest level first meets every child first.
+    """
+    data = dict(graph.nodes(data=True))  # the graph's own attribute dicts
+    children = dict(graph.adjacency())
+    by_level: dict[int, list[str]] = {}
+    for node, attrs in data.items():
+        by_level.setdefault(attrs["level"], []).append(node)
+    for level in sorted(by_level, reverse=True):
+        for node in by_level[level]:
+            attrs = data[node]
+            if attrs["kind"] == "household":
+                attrs["households"] = 1
+            else:
+                attrs["households"] = sum(data[c]["households"] for c in children[node])
 
 

@@ -366,6 +366,7 @@ def _variant_chain(scenario: Scenario, variant: str, keep_base: bool = True) -> 
     else their ``set:`` changes. Chains are kept up to :data:`_CHAIN_NODES_KEPT` nodes in
     all, least recently used dropped first; the full chain the variant was derived from
     stays with ``keep_base`` (deriving the next variant then skips laying it out again).
+    Without ``keep_base``, a full chain too large to keep becomes the variant's in place.
     """
     own = variant_scenario(scenario, variant)
     spec = own.variants[0]
@@ -373,9 +374,16 @@ def _variant_chain(scenario: Scenario, variant: str, keep_base: bool = True) -> 
     key = (base_key, spec.model_dump_json(exclude={"name"}),
            ",".join(str(own.head_level(level).staff) for level in LEVELS))
     if key not in _CHAINS:
-        if (base_key,) not in _CHAINS:
-            _CHAINS[(base_key,)] = build_chain(own)
-        _CHAINS[key] = chain_for_variant(_CHAINS[(base_key,)], own, spec)
+        if (base_key,) in _CHAINS:
+            _CHAINS[key] = chain_for_variant(_CHAINS[(base_key,)], own, spec)
+        else:
+            base = build_chain(own)
+            if keep_base or len(base) <= _CHAIN_NODES_KEPT:
+                _CHAINS[(base_key,)] = base
+                _CHAINS[key] = chain_for_variant(base, own, spec)
+            else:  # too large to keep: the variant is made of it in place, without a copy
+                _CHAINS[key] = chain_for_variant(base, own, spec, copy=False)
+            del base
     graph = _CHAINS[key] = _CHAINS.pop(key)  # most recently used last
     kept = {key, (base_key,)} if keep_base else {key}
     while len(_CHAINS) > _CHAINS_KEPT or sum(len(g) for g in _CHAINS.values()) > _CHAIN_NODES_KEPT:

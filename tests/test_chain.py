@@ -16,6 +16,7 @@ from sim.chain import (
     drop_level,
     grid_of,
     heads_above,
+    household_table,
     households,
     nodes_at,
 )
@@ -320,3 +321,20 @@ def test_two_resplits_pack_by_the_new_counts(small_chain: nx.DiGraph) -> None:
         name="zones", households_per_head={"zone": 30}))
     assert [graph.nodes[z]["households"] for z in zones] == [
         by_hand.nodes[z]["households"] for z in nodes_at(by_hand, 1)]
+
+
+@pytest.mark.parametrize("drop", [[], ["grid"], ["zone", "floor"], ["zone", "community", "grid",
+                                                                   "building"]])
+def test_household_table_walks_each_head_once_to_the_same_paths(small_chain: nx.DiGraph,
+                                                                drop: list[str]) -> None:
+    """The table shares paths by head; each row still equals a walk up from the household."""
+    graph = small_chain.copy()
+    for level in drop:
+        drop_level(graph, level)
+    table = household_table(graph)
+    assert [row[0] for row in table] == households(graph)
+    for node, data, path, grid in table:
+        assert data is graph.nodes[node]
+        assert path == tuple(heads_above(graph, node))
+        assert grid == grid_of(graph, node)
+    assert any(graph.nodes[row[3]]["level"] > 3 for row in table) == (drop[-1:] == ["building"])
