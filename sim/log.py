@@ -323,7 +323,7 @@ class Columns:
 
 def labels_categorical(codes: np.ndarray, names: pd.Index) -> pd.Categorical:
     """Codes into a log's labels (``names``) as a categorical of the labels used."""
-    used = np.unique(codes)
+    used = np.flatnonzero(np.bincount(codes, minlength=len(names)))  # in code order
     remap = np.full(len(names), -1, dtype=np.int32)
     remap[used] = np.arange(len(used), dtype=np.int32)
     return pd.Categorical.from_codes(remap[codes], categories=names[used])

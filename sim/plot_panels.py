@@ -42,9 +42,23 @@ ECDF_POINTS = 400
 def flow_kinds(results: Results) -> list[tuple[str, str]]:
     """Every (flow, kind) of the scenario in reading order: supply first, severities in turn."""
     found = list(metrics.targets(results.scenario))
-    extra = results.requests[["flow", "kind"]].drop_duplicates()
-    found += sorted(set(map(tuple, extra.to_numpy())) - set(found))
+    found += sorted(made_pairs(results) - set(found))
     return found
+
+
+def made_pairs(results: Results) -> set[tuple[str, str]]:
+    """The (flow, kind) pairs of the request rows.
+
+    Read off the conservation table (a run's requests counted per flow and kind) when
+    the rows of every run are kept: figures and report ask often, and a city district
+    has millions of rows.
+    """
+    books = results.conservation
+    if results.kept_requests and {"flow", "kind", "created"} <= set(books.columns):
+        made = books.loc[books["created"] > 0, ["flow", "kind"]]
+    else:
+        made = results.requests[["flow", "kind"]]
+    return set(map(tuple, made.drop_duplicates().to_numpy()))
 
 
 def time_unit(minutes: float) -> tuple[float, str]:

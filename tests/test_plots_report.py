@@ -76,6 +76,22 @@ def test_flow_kinds_list_every_severity_even_without_requests(results: Results) 
     assert [k for f, k in keys if f == "emergency"] == list(results.scenario.emergency.severities)
 
 
+def test_made_pairs_read_off_the_books_are_the_request_rows_pairs(results: Results,
+                                                                 tmp_path: Path) -> None:
+    """Figures ask for the (flow, kind) pairs from the conservation table: the same set as
+    the request rows hold, in memory and read back; none without rows."""
+    rows = set(map(tuple, results.requests[["flow", "kind"]].drop_duplicates().to_numpy()))
+    assert len(rows) >= 3
+    assert plot_panels.made_pairs(results) == rows
+    results.save(tmp_path / "saved", figures=False)
+    assert plot_panels.made_pairs(Results.load(tmp_path / "saved")) == rows
+    books = results.conservation
+    thinner = dataclasses.replace(results, conservation=books[books["flow"] != "supply"])
+    assert plot_panels.made_pairs(thinner) == {p for p in rows if p[0] != "supply"}
+    bare = dataclasses.replace(results, requests=results.requests.iloc[:0], kept_requests=False)
+    assert plot_panels.made_pairs(bare) == set()
+
+
 def test_chain_leaves_name_what_lies_below(results: Results,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     graph = results.chains["five_levels"]
