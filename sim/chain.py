@@ -169,8 +169,9 @@ def heads(graph: nx.DiGraph) -> list[str]:
 
 def households(graph: nx.DiGraph) -> list[str]:
     """Household nodes ordered by their index (the same order in every variant)."""
-    found = [n for n, kind in graph.nodes(data="kind") if kind == "household"]
-    return sorted(found, key=lambda n: graph.nodes[n]["index"])
+    found = [(data["index"], n) for n, data in graph.nodes(data=True)
+             if data["kind"] == "household"]
+    return [n for _, n in sorted(found)]
 
 
 def heads_above(graph: nx.DiGraph, node: str) -> list[str]:
@@ -329,8 +330,10 @@ def _max_counter(graph: nx.DiGraph, level_name: str) -> int:
 
 
 def _set_staff(graph: nx.DiGraph, scenario: Scenario) -> None:
-    for node in heads(graph):
-        graph.nodes[node]["staff"] = scenario.head_level(graph.nodes[node]["level_name"]).staff
+    staff = {level: scenario.head_level(level).staff for level in LEVELS}
+    for _, data in graph.nodes(data=True):
+        if data["kind"] == "head":
+            data["staff"] = staff[data["level_name"]]
 
 
 def _count_households(graph: nx.DiGraph) -> None:

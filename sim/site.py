@@ -80,10 +80,14 @@ def links(households: list[Household]) -> Links:
     children: dict[Station, list[Station]] = {}
     members: dict[Station, list[int]] = {}
     tops: dict[Station, None] = {}
+    walked: set[int] = set()  # households under one head share its path object
     for household in households:
         path = household.path
-        tops[path[-1]] = None
         members.setdefault(path[0], []).append(household.index)
+        if id(path) in walked:
+            continue
+        walked.add(id(path))
+        tops[path[-1]] = None
         for child, above in zip(path, path[1:], strict=False):
             if child not in parent:
                 parent[child] = above
