@@ -39,6 +39,7 @@ def level_number(level_name: str) -> int:
 
 GRID_LEVEL = level_number("grid")
 
+
 def layout_key(scenario: Scenario) -> str:
     """What the full chain depends on: two scenarios with the same key lay out the same."""
     return scenario.model_dump_json(include={"name", "seed", "layout", "households"})
@@ -101,7 +102,7 @@ def chain_for_variant(base: nx.DiGraph | None, scenario: Scenario,
     is ``None`` or was laid out for another layout (a ``set:`` into ``layout``), the
     variant's full chain is built first. With ``copy=False``, ``base`` itself is
     transformed and returned: a caller that will not use it again (a city district's
-    worker) saves the copy's time, and holding two city chains at once.
+    worker) saves the copy's time and memory (two city chains held at once).
     """
     own = _own_scenario(scenario, variant)
     if base is None or base.graph.get("layout_key") != layout_key(own):

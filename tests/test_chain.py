@@ -338,3 +338,29 @@ def test_household_table_walks_each_head_once_to_the_same_paths(small_chain: nx.
         assert path == tuple(heads_above(graph, node))
         assert grid == grid_of(graph, node)
     assert any(graph.nodes[row[3]]["level"] > 3 for row in table) == (drop[-1:] == ["building"])
+
+
+def _same_chain(a: nx.DiGraph, b: nx.DiGraph) -> bool:
+    return (list(a.nodes(data=True)) == list(b.nodes(data=True))
+            and list(a.edges) == list(b.edges) and a.graph == b.graph)
+
+
+def test_a_chain_too_large_to_keep_becomes_its_variant_in_place(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that keeps no base chain transforms it without a copy: the same chain."""
+    import sim.experiment as experiment
+
+    scenario = make_scenario(small_dict())
+    name = next(v.name for v in scenario.variants if v.drop_levels)
+    monkeypatch.setattr(experiment, "_CHAINS", {})
+    kept = experiment._variant_chain(scenario, name, keep_base=False)
+    assert len(experiment._CHAINS) == 2  # small: the base is kept for the next variant
+    monkeypatch.setattr(experiment, "_CHAINS", {})
+    monkeypatch.setattr(experiment, "_CHAIN_NODES_KEPT", 10)
+    built = []
+    monkeypatch.setattr(experiment, "build_chain",
+                        lambda own: built.append(build_chain(own)) or built[-1])
+    in_place = experiment._variant_chain(scenario, name, keep_base=False)
+    assert in_place is built[0]  # no copy was made
+    assert list(experiment._CHAINS.values()) == [in_place]  # and no base kept
+    assert _same_chain(in_place, kept)
