@@ -18,7 +18,7 @@ carry ``staff``; households carry ``index``, ``people`` and ``group``.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import networkx as nx
@@ -201,13 +201,9 @@ def household_table(graph: nx.DiGraph) -> list[tuple]:
         def path_from(head: str | None) -> tuple[tuple[str, ...], str]:
             found = above.get(head)
             if found is None:
-                if head is None or nodes[head]["kind"] != "head":
-                    found = ((), DISPATCH)
-                else:
-                    path = (head, *path_from(next(iter(graph.pred[head]), None))[0])
-                    grid = next((h for h in path if nodes[h]["level"] <= GRID_LEVEL), path[-1])
-                    found = (path, grid)
-                above[head] = found
+                path = ((head, *path_from(next(iter(graph.pred[head]), None))[0])
+                        if head is not None and nodes[head]["kind"] == "head" else ())
+                found = above[head] = (path, _grid(graph, path))
             return found
 
         table = [(node, nodes[node], *path_from(next(iter(graph.pred[node]), None)))
@@ -218,11 +214,13 @@ def household_table(graph: nx.DiGraph) -> list[tuple]:
 
 def grid_of(graph: nx.DiGraph, node: str) -> str:
     """The grid head above ``node``, or the nearest head above if grids are dropped."""
-    path = heads_above(graph, node)
-    for head in path:
-        if graph.nodes[head]["level"] <= level_number("grid"):
-            return head
-    return path[-1] if path else DISPATCH
+    return _grid(graph, heads_above(graph, node))
+
+
+def _grid(graph: nx.DiGraph, path: Sequence[str]) -> str:
+    """The first head of ``path`` (nearest first) at grid level or above, else its top."""
+    return next((h for h in path if graph.nodes[h]["level"] <= GRID_LEVEL),
+                path[-1] if path else DISPATCH)
 
 
 def cost_table(graph: nx.DiGraph) -> list[dict]:

@@ -160,15 +160,13 @@ class Drill:
         """
         level = chains.level_number(level_name)
         paths = []
-        # One tuple per path; keyed by the path object, which households under one head
-        # share (hashing each household's tuple of stations cost seconds in a city).
-        shared: dict[int, tuple[Station, ...]] = {}
+        shared: dict[tuple[Station, ...], tuple[Station, ...]] = {}  # one tuple per path
         for household in self.households:
             path = household.path
-            found = shared.get(id(path))
+            found = shared.get(path)
             if found is None:
                 top = next((k for k, s in enumerate(path) if s.level <= level), len(path) - 1)
-                found = shared[id(path)] = path[:top + 1]
+                found = shared[path] = path[:top + 1]
             paths.append(found)
         return paths
 
